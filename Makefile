@@ -1,0 +1,68 @@
+# squall — build, test, run.
+#
+# `make run` runs the demo pipeline; `make test` installs the servers the tests
+# need (Debian packages, when missing), checks formatting and vet, and runs the
+# test suite. Long soak and load runs live in `make bench` and `make soak`.
+
+GO              ?= go
+STATICCHECK_VER := v0.8.2
+PROTOBUF_VER    := $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
+GOBIN           := $(shell $(GO) env GOPATH)/bin
+
+# Packages that start protoactor's remote have races of their own at start and
+# shutdown (see the README); they run without -race. Every other package runs
+# with -race.
+NORACE_PKGS := $(shell $(GO) list ./... | grep -E '/(cluster|cmd)(/|$$)')
+RACE_PKGS   := $(filter-out $(NORACE_PKGS),$(shell $(GO) list ./...))
+
+.PHONY: all build test test-short deps lint fmt-check vet staticcheck bench soak run proto clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+## deps: install the real servers the tests use, when missing.
+deps:
+	@bash scripts/install-deps.sh
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+$(GOBIN)/staticcheck:
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VER)
+
+staticcheck: $(GOBIN)/staticcheck
+	$(GOBIN)/staticcheck ./...
+
+lint: fmt-check vet staticcheck
+
+test: deps lint
+	$(GO) test -race -timeout 10m $(RACE_PKGS)
+	$(if $(NORACE_PKGS),$(GO) test -timeout 10m $(NORACE_PKGS))
+
+## test-short: unit tests only; no servers.
+test-short:
+	$(GO) test -short ./...
+
+bench:
+	$(GO) run ./cmd/squall-bench
+
+soak:
+	SQUALL_SOAK=1 $(GO) test -run Soak -timeout 60m ./...
+
+run:
+	$(GO) run ./cmd/squall demo
+
+## proto: regenerate proto/*.pb.go (needs Debian's protoc; installs protoc-gen-go at go.mod's version).
+proto:
+	@command -v protoc >/dev/null || bash scripts/install-deps.sh
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOBUF_VER)
+	PATH="$(GOBIN):$$PATH" protoc -I proto --go_out=. --go_opt=module=github.com/squall-stream/squall proto/*.proto
+
+clean:
+	$(GO) clean -testcache

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages squall's tests and `make proto` use, when missing:
+# redis-server, ZooKeeper, kcat and protoc. Needs root (or sudo) and apt.
+set -euo pipefail
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+[ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
+command -v kcat >/dev/null || missing+=(kcat)
+command -v protoc >/dev/null || missing+=(protobuf-compiler)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

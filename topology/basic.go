@@ -1,0 +1,72 @@
+package topology
+
+// BasicBolt is a bolt whose input tuples are acked automatically when Execute
+// returns nil and failed when it returns an error (Storm's IBasicBolt). Its
+// emits are anchored to the input tuple. Wrap it with [Basic].
+type BasicBolt interface {
+	DeclareOutputFields(d *OutputDeclarer)
+	Prepare(tc *TopologyContext) error
+	Execute(t *Tuple, out BasicOutputCollector) error
+	Cleanup() error
+}
+
+// BasicOutputCollector emits tuples anchored to the tuple being executed.
+type BasicOutputCollector interface {
+	Emit(values Values) error
+	EmitTo(stream string, values Values) error
+	EmitDirect(task int, stream string, values Values) error
+	ReportError(err error)
+}
+
+// Basic turns a BasicBolt factory into a Bolt factory for SetBolt.
+func Basic(factory func() BasicBolt) func() Bolt {
+	return func() Bolt { return &basicBolt{bolt: factory()} }
+}
+
+// basicBolt adapts a BasicBolt to Bolt: anchors emits to the input and acks or
+// fails it when Execute returns.
+type basicBolt struct {
+	bolt  BasicBolt
+	out   OutputCollector
+	input *Tuple
+}
+
+func (b *basicBolt) DeclareOutputFields(d *OutputDeclarer) { b.bolt.DeclareOutputFields(d) }
+
+func (b *basicBolt) Prepare(tc *TopologyContext, out OutputCollector) error {
+	b.out = out
+	return b.bolt.Prepare(tc)
+}
+
+func (b *basicBolt) Execute(t *Tuple) {
+	b.input = t
+	err := b.bolt.Execute(t, b)
+	b.input = nil
+	if err != nil {
+		b.out.ReportError(err)
+		b.out.Fail(t)
+		return
+	}
+	b.out.Ack(t)
+}
+
+func (b *basicBolt) Cleanup() error { return b.bolt.Cleanup() }
+
+// Flush passes the runtime's idle signal on to a BasicBolt that buffers.
+func (b *basicBolt) Flush() {
+	if f, ok := b.bolt.(Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (b *basicBolt) Emit(values Values) error { return b.out.Emit(values, b.input) }
+
+func (b *basicBolt) EmitTo(stream string, values Values) error {
+	return b.out.EmitTo(stream, values, b.input)
+}
+
+func (b *basicBolt) EmitDirect(task int, stream string, values Values) error {
+	return b.out.EmitDirect(task, stream, values, b.input)
+}
+
+func (b *basicBolt) ReportError(err error) { b.out.ReportError(err) }

@@ -1,0 +1,122 @@
+package topology
+
+// Spout is a source of tuples (Storm's ISpout). The runtime calls its methods
+// from one goroutine at a time, the task's own, so a spout needs no locks for
+// its own state.
+type Spout interface {
+	// DeclareOutputFields declares the streams the spout emits and their fields.
+	DeclareOutputFields(d *OutputDeclarer)
+	// Open is called once when the task starts, and again on a fresh instance
+	// after a crash. An error stops the task from starting; the runtime logs
+	// it and retries with backoff.
+	Open(tc *TopologyContext, out SpoutOutputCollector) error
+	// NextTuple emits zero or more tuples. It must not block for long: when
+	// there is nothing to emit it returns, and the runtime waits a little
+	// before calling again.
+	NextTuple()
+	// Ack is called once the tree of the tuple emitted with msgID is complete.
+	Ack(msgID any)
+	// Fail is called when a tuple of the tree failed or the tree timed out.
+	// The spout decides whether to replay.
+	Fail(msgID any)
+	// Close is called when the task stops cleanly.
+	Close() error
+}
+
+// Activator is implemented by spouts that want to know when the topology is
+// deactivated (NextTuple is no longer called) and activated again.
+type Activator interface {
+	Activate()
+	Deactivate()
+}
+
+// Bolt is a processing step (Storm's IRichBolt). The bolt acks or fails every
+// tracked input tuple through its [OutputCollector]; use [Basic] to have that
+// done automatically. The runtime calls its methods from one goroutine at a
+// time, the task's own.
+type Bolt interface {
+	// DeclareOutputFields declares the streams the bolt emits and their fields.
+	DeclareOutputFields(d *OutputDeclarer)
+	// Prepare is called once when the task starts, and again on a fresh
+	// instance after a crash. An error stops the task from starting; the
+	// runtime logs it and retries with backoff.
+	Prepare(tc *TopologyContext, out OutputCollector) error
+	// Execute processes one tuple. A panic fails the tuple and restarts the task.
+	Execute(t *Tuple)
+	// Cleanup is called when the task stops cleanly.
+	Cleanup() error
+}
+
+// Flusher is implemented by bolts that buffer work across tuples (a pipelined
+// writer, say). The runtime calls Flush whenever the task's input queue runs
+// empty, so buffered work waits at most until the task goes idle.
+type Flusher interface {
+	Flush()
+}
+
+// SpoutOutputCollector is how a spout emits. A nil msgID emits an untracked
+// tuple: it is never acked or failed back to the spout.
+//
+// Emit returns an error, and sends nothing, when the stream is not declared,
+// the number of values does not match its fields, or a value cannot be
+// serialized.
+type SpoutOutputCollector interface {
+	Emit(values Values, msgID any) error
+	EmitTo(stream string, values Values, msgID any) error
+	// EmitDirect sends to one task of a component that subscribed to the
+	// direct stream with DirectGrouping.
+	EmitDirect(task int, stream string, values Values, msgID any) error
+	// ReportError counts and logs an error against the task without failing it.
+	ReportError(err error)
+}
+
+// OutputCollector is how a bolt emits, acks and fails. Tuples emitted with
+// anchors join the anchors' ack trees; tuples emitted with none are untracked.
+// Every tracked input must be acked or failed exactly once.
+type OutputCollector interface {
+	Emit(values Values, anchors ...*Tuple) error
+	EmitTo(stream string, values Values, anchors ...*Tuple) error
+	EmitDirect(task int, stream string, values Values, anchors ...*Tuple) error
+	Ack(t *Tuple)
+	Fail(t *Tuple)
+	ReportError(err error)
+}
+
+// TopologyContext tells a task where it runs (Storm's TopologyContext).
+type TopologyContext struct {
+	// TopologyName is the name the topology was started under.
+	TopologyName string
+	// ComponentID is the id of this task's component.
+	ComponentID string
+	// TaskID is this task's id, unique in the topology.
+	TaskID int
+	// TaskIndex is this task's position among its component's tasks, from 0.
+	TaskIndex int
+	// Settings are the topology's user settings (Config.Settings).
+	Settings map[string]string
+
+	topo *Topology
+	done <-chan struct{}
+}
+
+// NewTopologyContext is used by runtimes, and by tests that drive a component
+// directly. done is closed when the task stops.
+func NewTopologyContext(name string, topo *Topology, component string, taskID int, settings map[string]string, done <-chan struct{}) *TopologyContext {
+	tc := &TopologyContext{TopologyName: name, ComponentID: component, TaskID: taskID, Settings: settings, topo: topo, done: done}
+	for i, id := range topo.Tasks(component) {
+		if id == taskID {
+			tc.TaskIndex = i
+		}
+	}
+	return tc
+}
+
+// Topology returns the topology the task belongs to.
+func (tc *TopologyContext) Topology() *Topology { return tc.topo }
+
+// ComponentTasks returns the task ids of a component, ascending.
+func (tc *TopologyContext) ComponentTasks(component string) []int { return tc.topo.Tasks(component) }
+
+// Done is closed when the task stops, so that a component blocking in
+// Open/Prepare or a background goroutine of its own can give up.
+func (tc *TopologyContext) Done() <-chan struct{} { return tc.done }
