@@ -28,6 +28,14 @@ type Anchor struct {
 	Edge uint64
 }
 
+// Origin is one stream of one task: where a tuple comes from and the names of
+// its fields. Runtimes make one per stream and task and share it between the
+// tuples of that stream, so a tuple carries one pointer for both.
+type Origin struct {
+	Source Source
+	Fields Fields
+}
+
 // Tuple is one message on a stream: values with the field names of the stream
 // they travel on. Bolts read tuples; they do not build them (except in tests,
 // with [NewTuple]).
@@ -35,39 +43,63 @@ type Anchor struct {
 // A Tuple belongs to the task that received it and must not be used from
 // other goroutines.
 type Tuple struct {
-	src     Source
-	fields  Fields
+	origin  *Origin
 	values  Values
 	anchors []Anchor
 	ackVal  uint64
+	inline  [1]Anchor // backs anchors for the common single-tree tuple
 }
 
-// NewTuple makes a tuple. Runtimes use it to deliver tuples; tests use it to
-// feed a bolt directly. anchors may be nil (an untracked tuple).
+// NewTuple makes a tuple. Tests use it to feed a bolt directly. anchors may
+// be nil (an untracked tuple).
 func NewTuple(src Source, fields Fields, values Values, anchors []Anchor) *Tuple {
-	return &Tuple{src: src, fields: fields, values: values, anchors: anchors}
+	t := &Tuple{}
+	t.Init(&Origin{Source: src, Fields: fields}, values, anchors)
+	return t
+}
+
+// Init sets a tuple in place, so a runtime can allocate tuples in slabs.
+// anchors is copied.
+func (t *Tuple) Init(o *Origin, values Values, anchors []Anchor) {
+	t.origin, t.values, t.ackVal = o, values, 0
+	switch len(anchors) {
+	case 0:
+		t.anchors = nil
+	case 1:
+		t.inline[0] = anchors[0]
+		t.anchors = t.inline[:]
+	default:
+		t.anchors = append([]Anchor(nil), anchors...)
+	}
+}
+
+// InitAnchored is Init for a tuple in a single tree, without a slice.
+func (t *Tuple) InitAnchored(o *Origin, values Values, root, edge uint64) {
+	t.origin, t.values, t.ackVal = o, values, 0
+	t.inline[0] = Anchor{Root: root, Edge: edge}
+	t.anchors = t.inline[:]
 }
 
 // Source returns where the tuple came from.
-func (t *Tuple) Source() Source { return t.src }
+func (t *Tuple) Source() Source { return t.origin.Source }
 
 // SourceComponent is the id of the component that emitted the tuple.
-func (t *Tuple) SourceComponent() string { return t.src.Component }
+func (t *Tuple) SourceComponent() string { return t.origin.Source.Component }
 
 // SourceStream is the stream the tuple was emitted on.
-func (t *Tuple) SourceStream() string { return t.src.Stream }
+func (t *Tuple) SourceStream() string { return t.origin.Source.Stream }
 
 // SourceTask is the task id that emitted the tuple.
-func (t *Tuple) SourceTask() int { return t.src.Task }
+func (t *Tuple) SourceTask() int { return t.origin.Source.Task }
 
 // IsTick reports whether this is a tick tuple made by the runtime at the
 // component's tick frequency.
 func (t *Tuple) IsTick() bool {
-	return t.src.Component == SystemComponent && t.src.Stream == TickStream
+	return t.origin.Source.Component == SystemComponent && t.origin.Source.Stream == TickStream
 }
 
 // Fields returns the field names of the tuple's stream.
-func (t *Tuple) Fields() Fields { return t.fields }
+func (t *Tuple) Fields() Fields { return t.origin.Fields }
 
 // Values returns the tuple's values. The slice must not be modified.
 func (t *Tuple) Values() Values { return t.values }
@@ -85,7 +117,7 @@ func (t *Tuple) Value(i int) any {
 
 // ValueByField returns the value of the named field, or nil when the stream
 // declares no such field.
-func (t *Tuple) ValueByField(name string) any { return t.Value(t.fields.Index(name)) }
+func (t *Tuple) ValueByField(name string) any { return t.Value(t.origin.Fields.Index(name)) }
 
 // StringByField returns the named field as a string; "" when it is missing or
 // not a string. Use [Tuple.ValueByField] to tell the two apart.
@@ -148,5 +180,5 @@ func (t *Tuple) AddEdge(edge uint64) { t.ackVal ^= edge }
 
 // String formats the tuple for logs.
 func (t *Tuple) String() string {
-	return fmt.Sprintf("source: %s:%d, stream: %s, values: %v", t.src.Component, t.src.Task, t.src.Stream, t.values)
+	return fmt.Sprintf("source: %s:%d, stream: %s, values: %v", t.origin.Source.Component, t.origin.Source.Task, t.origin.Source.Stream, t.values)
 }

@@ -1,0 +1,168 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/topology"
+)
+
+// Errors returned by emits.
+var (
+	// ErrUndeclaredStream means an emit on a stream the component did not declare.
+	ErrUndeclaredStream = errors.New("stream not declared")
+	// ErrFieldCount means an emit whose number of values differs from the
+	// stream's declared fields.
+	ErrFieldCount = errors.New("number of values does not match the declared fields")
+	// ErrDirect means EmitDirect on a non-direct stream, Emit on a direct one,
+	// or EmitDirect to a task that is not subscribed to the stream.
+	ErrDirect = errors.New("bad direct emit")
+	// ErrNilAnchor means a nil anchor tuple.
+	ErrNilAnchor = errors.New("nil anchor tuple")
+)
+
+// EmitError is an emit that was refused. Nothing was sent.
+type EmitError struct {
+	Component string
+	Task      int
+	Stream    string
+	Err       error
+}
+
+func (e *EmitError) Error() string {
+	return fmt.Sprintf("%s[%d] emit on stream %q: %v", e.Component, e.Task, e.Stream, e.Err)
+}
+
+func (e *EmitError) Unwrap() error { return e.Err }
+
+// route is where one output stream of a task goes.
+type route struct {
+	def       topology.StreamDef
+	origin    *topology.Origin // shared by every tuple the task emits on the stream
+	selectors []selector
+	direct    map[int]bool // tasks subscribed to a direct stream
+}
+
+// executor is what spout and bolt tasks share: identity, routing, the
+// outbox, counters. It lives outside the actor instance so that it survives
+// a restart of the task.
+type executor struct {
+	rt       *topologyRuntime
+	id       int
+	comp     *topology.ComponentSpec
+	tc       *topology.TopologyContext
+	log      *slog.Logger
+	done     chan struct{}
+	mailbox  actor.Mailbox
+	routes   map[string]*route
+	out      *outbox
+	counters taskCounters
+	local    localCounts
+	scratch  []int
+}
+
+func newExecutor(rt *topologyRuntime, id int, comp *topology.ComponentSpec) *executor {
+	e := &executor{
+		rt:   rt,
+		id:   id,
+		comp: comp,
+		log:  rt.log.With("component", comp.ID, "task", id),
+		done: make(chan struct{}),
+	}
+	e.tc = topology.NewTopologyContext(rt.conf.Name, rt.topo, comp.ID, id, rt.conf.Settings, e.done)
+	blocks := make([]bool, rt.topo.NumTasks()+1)
+	e.routes = make(map[string]*route, len(comp.Streams))
+	for sid, def := range comp.Streams {
+		r := &route{def: def, origin: &topology.Origin{
+			Source: topology.Source{Component: comp.ID, Stream: sid, Task: id},
+			Fields: def.Fields,
+		}}
+		for _, sub := range rt.topo.Subscribers(comp.ID, sid) {
+			tasks := rt.topo.Tasks(sub.Component)
+			for _, t := range tasks {
+				blocks[t] = !rt.closesCycle(comp.ID, sub.Component)
+			}
+			if def.Direct {
+				if r.direct == nil {
+					r.direct = make(map[int]bool)
+				}
+				for _, t := range tasks {
+					r.direct[t] = true
+				}
+				continue
+			}
+			r.selectors = append(r.selectors, newSelector(sub.Grouping, def.Fields, tasks, e.tc, sid, rt.local))
+		}
+		e.routes[sid] = r
+	}
+	e.out = newOutbox(rt, id, blocks)
+	return e
+}
+
+// mailboxProducer records the task's mailbox so the task can tell when its
+// input ran dry.
+func (e *executor) mailboxProducer() actor.Mailbox {
+	e.mailbox = actor.Unbounded()()
+	return e.mailbox
+}
+
+// targets checks an emit and resolves its target tasks; direct < 0 means a
+// grouped emit.
+func (e *executor) targets(stream string, values topology.Values, direct int) (*route, []int, error) {
+	r := e.routes[stream]
+	fail := func(err error) (*route, []int, error) {
+		e.counters.errors.Add(1)
+		return nil, nil, &EmitError{Component: e.comp.ID, Task: e.id, Stream: stream, Err: err}
+	}
+	if r == nil {
+		return fail(ErrUndeclaredStream)
+	}
+	if len(values) != len(r.def.Fields) {
+		return fail(fmt.Errorf("%w: %d values for fields %v", ErrFieldCount, len(values), r.def.Fields))
+	}
+	if err := checkValues(values, r.def.Fields); err != nil {
+		return fail(err)
+	}
+	if direct >= 0 {
+		if !r.def.Direct {
+			return fail(fmt.Errorf("%w: EmitDirect on a stream not declared direct", ErrDirect))
+		}
+		if !r.direct[direct] {
+			return fail(fmt.Errorf("%w: task %d is not subscribed to the stream", ErrDirect, direct))
+		}
+		e.scratch = append(e.scratch[:0], direct)
+		return r, e.scratch, nil
+	}
+	if r.def.Direct {
+		return fail(fmt.Errorf("%w: the stream is direct, use EmitDirect", ErrDirect))
+	}
+	dst := e.scratch[:0]
+	for _, s := range r.selectors {
+		var err error
+		if dst, err = s.choose(values, dst); err != nil {
+			return fail(err)
+		}
+	}
+	e.scratch = dst
+	return r, dst, nil
+}
+
+func (e *executor) reportError(err error) {
+	e.counters.errors.Add(1)
+	e.log.Error("task reported an error", "err", err)
+}
+
+// idle reports whether no message waits in the task's mailbox.
+func (e *executor) idle() bool { return e.mailbox == nil || e.mailbox.UserMessageCount() == 0 }
+
+// newID draws a random non-zero 64-bit id for a tree root or edge.
+func newID() uint64 {
+	for {
+		if id := rand.Uint64(); id != 0 {
+			return id
+		}
+	}
+}

@@ -1,0 +1,225 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/squall-stream/squall/topology"
+)
+
+// lifecycleSpout counts lifecycle calls.
+type lifecycleSpout struct {
+	ledgerSpout
+	opened, closed, activated, deactivated *atomic.Int64
+}
+
+func (s *lifecycleSpout) Open(tc *topology.TopologyContext, out topology.SpoutOutputCollector) error {
+	s.opened.Add(1)
+	return s.ledgerSpout.Open(tc, out)
+}
+func (s *lifecycleSpout) Close() error { s.closed.Add(1); return nil }
+func (s *lifecycleSpout) Activate()    { s.activated.Add(1) }
+func (s *lifecycleSpout) Deactivate()  { s.deactivated.Add(1) }
+
+type cleanupBolt struct {
+	funcBolt
+	cleaned *atomic.Int64
+}
+
+func (b *cleanupBolt) Cleanup() error { b.cleaned.Add(1); return nil }
+
+func TestDeactivateStopsSpoutsAndKillClosesEverything(t *testing.T) {
+	l := newLedger(1 << 30)
+	var opened, closed, activated, deactivated, cleaned atomic.Int64
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout {
+		return &lifecycleSpout{ledgerSpout{l: l}, &opened, &closed, &activated, &deactivated}
+	}, 2)
+	b.SetBolt("sink", topology.Basic(func() topology.BasicBolt {
+		return &cleanupBolt{funcBolt{exec: func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }}, &cleaned}
+	}), 3).ShuffleGrouping("spout")
+	lt := run(t, b, topology.Config{})
+	wait(t, 5*time.Second, "spouts active", func() bool { return activated.Load() == 2 && l.ackedCount() > 100 })
+
+	lt.Deactivate()
+	wait(t, 5*time.Second, "spouts deactivated", func() bool { return deactivated.Load() == 2 })
+	wait(t, 5*time.Second, "pending trees to drain", func() bool { return lt.pending() == 0 })
+	before := l.ackedCount()
+	time.Sleep(50 * time.Millisecond) // a window in which an active spout would emit thousands
+	if after := l.ackedCount(); after != before {
+		t.Fatalf("deactivated spouts kept emitting: %d → %d acked", before, after)
+	}
+	lt.Activate()
+	wait(t, 5*time.Second, "spouts emitting again", func() bool { return l.ackedCount() > before+100 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := lt.Kill(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-lt.Done():
+	default:
+		t.Fatal("Done not closed after Kill")
+	}
+	if opened.Load() != 2 || closed.Load() != 2 || cleaned.Load() != 3 {
+		t.Fatalf("opened %d closed %d (want 2, 2), cleaned up %d (want 3)", opened.Load(), closed.Load(), cleaned.Load())
+	}
+	if err := lt.Kill(ctx); !errors.Is(err, ErrStopped) {
+		t.Fatalf("second Kill: %v, want ErrStopped", err)
+	}
+	// Every tree emitted before Kill completed: Kill waits for them.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, n := range l.emitted {
+		if l.acked[id] != 1 && l.failed[id] == 0 {
+			t.Fatalf("id %d emitted %d times, never acked or failed", id, n)
+		}
+	}
+}
+
+func TestCancelledContextShutsTheTopologyDown(t *testing.T) {
+	var closed atomic.Int64
+	var o, a, d atomic.Int64
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout {
+		return &lifecycleSpout{ledgerSpout{l: newLedger(10)}, &o, &closed, &a, &d}
+	}, 1)
+	b.SetBolt("sink", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }), 1).ShuffleGrouping("spout")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	lt, err := RunLocal(ctx, topo, topology.Config{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	select {
+	case <-lt.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("topology still running 10s after its context was cancelled")
+	}
+	if closed.Load() != 1 {
+		t.Fatalf("spout closed %d times, want 1", closed.Load())
+	}
+}
+
+func TestTickTuplesArriveAtTheirFrequency(t *testing.T) {
+	var ticks atomic.Int64
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(0)} }, 1)
+	b.SetBolt("ticked", basic(nil, func(tp *topology.Tuple, _ topology.BasicOutputCollector) error {
+		if tp.IsTick() {
+			ticks.Add(1)
+		}
+		return nil
+	}), 2).ShuffleGrouping("spout").TickFrequency(10 * time.Millisecond)
+	start := time.Now()
+	run(t, b, topology.Config{})
+	wait(t, 5*time.Second, "ticks on both tasks", func() bool { return ticks.Load() >= 10 })
+	// 10 ticks over two tasks take at least 5 periods.
+	if d := time.Since(start); d < 40*time.Millisecond {
+		t.Fatalf("10 ticks after %v: faster than the frequency", d)
+	}
+}
+
+// failingPrepare fails Prepare the first two times.
+type failingPrepare struct {
+	funcBolt
+	calls *atomic.Int64
+}
+
+func (b *failingPrepare) Prepare(*topology.TopologyContext) error {
+	if b.calls.Add(1) <= 2 {
+		return errors.New("database not ready")
+	}
+	return nil
+}
+
+func TestPrepareErrorIsRetriedWithBackoff(t *testing.T) {
+	l := newLedger(100)
+	var calls atomic.Int64
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
+	b.SetBolt("late", topology.Basic(func() topology.BasicBolt {
+		return &failingPrepare{funcBolt{exec: func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }}, &calls}
+	}), 1).ShuffleGrouping("spout")
+	lt := run(t, b, topology.Config{RestartBackoff: 5 * time.Millisecond, MessageTimeout: time.Minute})
+	wait(t, 10*time.Second, "every id acked", func() bool { return l.ackedCount() == 100 })
+	if calls.Load() != 3 {
+		t.Fatalf("Prepare called %d times, want 3", calls.Load())
+	}
+	if m, _ := lt.Component("late"); m.Restarts != 2 {
+		t.Fatalf("restarts = %d, want 2", m.Restarts)
+	}
+}
+
+func TestBadEmitsAreClearErrors(t *testing.T) {
+	errs := make(chan error, 10)
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(1)} }, 1)
+	b.SetBolt("bad", basic(topology.NewFields("a", "b"), func(tp *topology.Tuple, out topology.BasicOutputCollector) error {
+		errs <- out.EmitTo("nope", topology.Values{1, 2})
+		errs <- out.Emit(topology.Values{1})
+		errs <- out.EmitDirect(1, topology.DefaultStream, topology.Values{1, 2})
+		errs <- out.Emit(topology.Values{"ok", make(chan int)})
+		return nil
+	}), 1).ShuffleGrouping("spout")
+	lt := run(t, b, topology.Config{})
+	want := []error{ErrUndeclaredStream, ErrFieldCount, ErrDirect, nil}
+	for i, w := range want {
+		var err error
+		select {
+		case err = <-errs:
+		case <-time.After(5 * time.Second):
+			t.Fatal("bolt did not run")
+		}
+		var ee *EmitError
+		if !errors.As(err, &ee) || ee.Component != "bad" {
+			t.Fatalf("emit %d: %v is not an EmitError naming the component", i, err)
+		}
+		if w != nil && !errors.Is(err, w) {
+			t.Fatalf("emit %d: %v, want %v", i, err, w)
+		}
+		t.Log(err)
+	}
+	wait(t, time.Second, "errors counted", func() bool {
+		m, _ := lt.Component("bad")
+		return m.Errors == 4
+	})
+}
+
+func TestMetricsCountWhatHappened(t *testing.T) {
+	const n = 3000
+	l := newLedger(n)
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
+	b.SetBolt("double", basic(topology.NewFields("id", "key"), fanOut(2)), 2).ShuffleGrouping("spout")
+	b.SetBolt("sink", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }), 2).AllGrouping("double")
+	lt := run(t, b, topology.Config{})
+	wait(t, 10*time.Second, "all acked", func() bool { return l.ackedCount() == n })
+	wait(t, 2*time.Second, "metrics published", func() bool {
+		m, _ := lt.Component("sink")
+		return m.Executed == 4*n
+	})
+	spout, _ := lt.Component("spout")
+	double, _ := lt.Component("double")
+	sink, _ := lt.Component("sink")
+	if spout.Emitted != n || spout.Acked != n || spout.Failed != 0 || spout.CompleteLatency <= 0 {
+		t.Errorf("spout: %+v", spout.TaskMetrics)
+	}
+	if double.Executed != n || double.Acked != n || double.Emitted != 2*n || double.Transferred != 4*n {
+		t.Errorf("double: %+v", double.TaskMetrics)
+	}
+	if sink.Executed != 4*n || len(sink.Tasks) != 2 || sink.ExecuteLatency <= 0 {
+		t.Errorf("sink: %+v", sink.TaskMetrics)
+	}
+	if sink.QueueDepth != 0 {
+		t.Errorf("sink queue depth %d after draining", sink.QueueDepth)
+	}
+}

@@ -1,0 +1,319 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/topology"
+)
+
+// ErrStopped is returned by operations on a topology that has shut down.
+var ErrStopped = errors.New("topology stopped")
+
+// LocalTopology is a topology running in this process (Storm's LocalCluster
+// with one topology submitted).
+type LocalTopology struct {
+	rt         *topologyRuntime
+	supervisor *actor.PID
+	spouts     []*actor.PID
+	stopTimers chan struct{}
+	timers     sync.WaitGroup
+	done       chan struct{}
+	once       sync.Once
+	window     metricsWindow
+	bolts      []*boltTask
+	spoutTasks []*spoutTask
+	ackers     []*ackerState
+}
+
+// taskSpawn is one actor for the supervisor to spawn.
+type taskSpawn struct {
+	name  string
+	props *actor.Props
+	pid   **actor.PID
+}
+
+// supervisorActor is the parent of every task and acker of a topology; its
+// strategy restarts a crashed child with backoff.
+type supervisorActor struct{}
+
+func (supervisorActor) Receive(c actor.Context) {
+	if m, ok := c.Message().(*spawnTasks); ok {
+		for _, s := range m.specs {
+			pid, err := c.SpawnNamed(s.props, s.name)
+			if err != nil {
+				m.reply <- fmt.Errorf("spawn %s: %w", s.name, err)
+				return
+			}
+			*s.pid = pid
+		}
+		m.reply <- nil
+	}
+}
+
+// RunLocal starts the topology in this process and returns once every task
+// is spawned and the spouts are active. The topology runs until ctx is done,
+// Kill or Shutdown is called; then every spout is closed and every bolt
+// cleaned up.
+func RunLocal(ctx context.Context, topo *topology.Topology, conf topology.Config) (*LocalTopology, error) {
+	if topo == nil {
+		return nil, errors.New("actors: nil topology")
+	}
+	conf = conf.Defaults()
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler) // squall logs crashes itself, with component and task
+	}))
+	rt := &topologyRuntime{
+		conf:   conf,
+		topo:   topo,
+		system: system,
+		log:    conf.Logger.With("topology", conf.Name),
+		pids:   make([]*actor.PID, topo.NumTasks()+1),
+		tasks:  make([]*executor, topo.NumTasks()+1),
+		ackers: make([]*actor.PID, conf.Ackers),
+		cycles: findCycleEdges(topo),
+		local:  func(int) bool { return true },
+	}
+	if conf.DisableAcking {
+		rt.ackers = nil
+	}
+	l := &LocalTopology{rt: rt, stopTimers: make(chan struct{}), done: make(chan struct{})}
+	l.window.at = time.Now()
+
+	// Backoff grows with each crash inside the window and starts over after
+	// a quiet window.
+	strategy := actor.NewExponentialBackoffStrategy(10*conf.RestartBackoff, conf.RestartBackoff)
+	l.supervisor = system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return supervisorActor{} }, actor.WithSupervisor(strategy)))
+
+	var specs []taskSpawn
+	for i := range rt.ackers {
+		s := newAckerState(rt, i)
+		l.ackers = append(l.ackers, s)
+		specs = append(specs, taskSpawn{
+			name:  fmt.Sprintf("acker-%d", i),
+			props: actor.PropsFromProducer(func() actor.Actor { return &ackerActor{s: s} }, actor.WithMailbox(s.mailboxProducer)),
+			pid:   &rt.ackers[i],
+		})
+	}
+	for _, c := range topo.Components() {
+		for _, id := range topo.Tasks(c.ID) {
+			name := fmt.Sprintf("%s-%d", c.ID, id)
+			var props *actor.Props
+			if c.IsSpout() {
+				t := newSpoutTask(rt, id, c)
+				l.spoutTasks = append(l.spoutTasks, t)
+				rt.tasks[id] = t.executor
+				props = actor.PropsFromProducer(func() actor.Actor { return &spoutActor{t: t} }, actor.WithMailbox(t.mailboxProducer))
+			} else {
+				t := newBoltTask(rt, id, c)
+				l.bolts = append(l.bolts, t)
+				rt.tasks[id] = t.executor
+				props = actor.PropsFromProducer(func() actor.Actor { return &boltActor{t: t} }, actor.WithMailbox(t.mailboxProducer))
+			}
+			specs = append(specs, taskSpawn{name: name, props: props, pid: &rt.pids[id]})
+		}
+	}
+	reply := make(chan error, 1)
+	system.Root.Send(l.supervisor, &spawnTasks{specs: specs, reply: reply})
+	if err := <-reply; err != nil {
+		l.Shutdown()
+		return nil, err
+	}
+	for _, t := range l.spoutTasks {
+		l.spouts = append(l.spouts, rt.pids[t.id])
+	}
+	l.startTimers()
+	l.Activate()
+	go func() {
+		select {
+		case <-ctx.Done():
+			l.Shutdown()
+		case <-l.done:
+		}
+	}()
+	return l, nil
+}
+
+// startTimers sends tick tuples at each bolt's frequency and sweeps for
+// timed-out trees.
+func (l *LocalTopology) startTimers() {
+	rt := l.rt
+	every := func(d time.Duration, pids func() []*actor.PID, msg any) {
+		l.timers.Add(1)
+		go func() {
+			defer l.timers.Done()
+			tk := time.NewTicker(d)
+			defer tk.Stop()
+			for {
+				select {
+				case <-tk.C:
+					for _, p := range pids() {
+						rt.send(p, msg)
+					}
+				case <-l.stopTimers:
+					return
+				}
+			}
+		}()
+	}
+	ticks := make(map[time.Duration][]*actor.PID)
+	for _, c := range rt.topo.Components() {
+		freq := c.TickFrequency
+		if freq == 0 {
+			freq = rt.conf.TickFrequency
+		}
+		if c.IsSpout() || freq <= 0 {
+			continue
+		}
+		for _, id := range rt.topo.Tasks(c.ID) {
+			ticks[freq] = append(ticks[freq], rt.pids[id])
+		}
+	}
+	for freq, pids := range ticks {
+		every(freq, func() []*actor.PID { return pids }, tick{})
+	}
+	if !rt.conf.DisableAcking {
+		// Sweeping a quarter of the timeout fails a tree at most 25% late.
+		interval := min(rt.conf.MessageTimeout/4, time.Second)
+		every(interval, func() []*actor.PID { return l.spouts }, sweep{})
+		every(rt.conf.MessageTimeout/2, func() []*actor.PID { return rt.ackers }, sweep{})
+	}
+}
+
+// Activate makes the spouts call NextTuple (again).
+func (l *LocalTopology) Activate() {
+	for _, p := range l.spouts {
+		l.rt.send(p, activate{})
+	}
+}
+
+// Deactivate stops the spouts' NextTuple calls; trees in flight still
+// complete and are acked.
+func (l *LocalTopology) Deactivate() {
+	for _, p := range l.spouts {
+		l.rt.send(p, deactivate{})
+	}
+}
+
+// Kill deactivates the spouts, waits until no tree is pending or ctx is
+// done, and shuts the topology down.
+func (l *LocalTopology) Kill(ctx context.Context) error {
+	select {
+	case <-l.done:
+		return ErrStopped
+	default:
+	}
+	l.Deactivate()
+	tk := time.NewTicker(10 * time.Millisecond)
+	defer tk.Stop()
+	var err error
+wait:
+	for l.pending() > 0 {
+		select {
+		case <-ctx.Done():
+			err = fmt.Errorf("kill %s: %d trees still pending: %w", l.rt.conf.Name, l.pending(), ctx.Err())
+			break wait
+		case <-tk.C:
+		}
+	}
+	l.Shutdown()
+	return err
+}
+
+func (l *LocalTopology) pending() int64 {
+	var n int64
+	for _, t := range l.spoutTasks {
+		n += t.counters.pending.Load()
+	}
+	return n
+}
+
+// Shutdown stops every task at once, closing spouts and cleaning up bolts.
+// Trees in flight are not waited for; their spouts replay them from their
+// source on the next run. It is safe to call more than once.
+func (l *LocalTopology) Shutdown() {
+	l.once.Do(func() {
+		close(l.stopTimers)
+		l.timers.Wait()
+		if err := l.rt.system.Root.StopFuture(l.supervisor).Wait(); err != nil {
+			l.rt.log.Warn("stopping the topology timed out", "err", err)
+		}
+		l.rt.system.Shutdown()
+		close(l.done)
+	})
+}
+
+// Done is closed when the topology has shut down.
+func (l *LocalTopology) Done() <-chan struct{} { return l.done }
+
+// Metrics returns per-component metrics, components in id order. Capacity is
+// measured over the time since the previous call.
+func (l *LocalTopology) Metrics() []ComponentMetrics {
+	now := time.Now()
+	var tasks []TaskMetrics
+	busy := make(map[int]int64)
+	add := func(e *executor) {
+		c := &e.counters
+		executed, completed := c.executed.Load(), c.completed.Load()
+		m := TaskMetrics{
+			Component:       e.comp.ID,
+			Task:            e.id,
+			Emitted:         c.emitted.Load(),
+			Transferred:     c.transferred.Load(),
+			Executed:        executed,
+			Acked:           c.acked.Load(),
+			Failed:          c.failed.Load(),
+			ExecuteLatency:  meanDuration(c.busyNanos.Load(), executed),
+			CompleteLatency: meanDuration(c.completeNanos.Load(), completed),
+			QueueDepth:      c.queued.Load(),
+			Pending:         c.pending.Load(),
+			Restarts:        c.restarts.Load(),
+			Errors:          c.errors.Load(),
+		}
+		busy[e.id] = c.busyNanos.Load()
+		tasks = append(tasks, m)
+	}
+	for _, t := range l.spoutTasks {
+		add(t.executor)
+	}
+	for _, t := range l.bolts {
+		add(t.executor)
+	}
+	caps := l.window.capacities(now, busy)
+	byComp := make(map[string]*ComponentMetrics)
+	var out []ComponentMetrics
+	for _, c := range l.rt.topo.Components() {
+		out = append(out, ComponentMetrics{Component: c.ID, Spout: c.IsSpout()})
+	}
+	for i := range out {
+		byComp[out[i].Component] = &out[i]
+	}
+	for _, m := range tasks {
+		m.Capacity = caps[m.Task]
+		c := byComp[m.Component]
+		if c.Spout {
+			m.ExecuteLatency = 0
+		}
+		c.Tasks = append(c.Tasks, m)
+	}
+	for i := range out {
+		out[i].TaskMetrics.Component = out[i].Component
+		sumComponent(&out[i])
+	}
+	return out
+}
+
+// Component returns one component's metrics, or false.
+func (l *LocalTopology) Component(id string) (ComponentMetrics, bool) {
+	for _, c := range l.Metrics() {
+		if c.Component == id {
+			return c, true
+		}
+	}
+	return ComponentMetrics{}, false
+}

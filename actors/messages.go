@@ -1,0 +1,67 @@
+package actors
+
+import "github.com/squall-stream/squall/topology"
+
+// In-process messages between the actors of one topology. Tuples travel as Go
+// values; the proto package has their wire form for crossing nodes.
+
+// tupleBatch carries up to Config.BatchSize tuples from one task to another.
+// Tuples are held by value: one allocation per batch, not per tuple. A bolt
+// that keeps a tuple keeps its batch alive.
+type tupleBatch struct {
+	from   int // sending task; 0 for the runtime's own tuples (ticks)
+	tuples []topology.Tuple
+}
+
+// credit returns flow-control credit: the receiver executed n batches of the
+// sender's.
+type credit struct {
+	from int // the receiving task that executed the batches
+	n    int
+}
+
+// Kinds of ack-tree operations.
+const (
+	opInit uint8 = iota + 1 // a spout started a tree
+	opAck                   // a tuple of the tree was acked
+	opFail                  // a tuple of the tree failed
+)
+
+type ackOp struct {
+	root      uint64
+	val       uint64
+	spoutTask int32
+	kind      uint8
+}
+
+// ackBatch carries ack-tree operations to one acker.
+type ackBatch struct{ ops []ackOp }
+
+// treeDone tells a spout task that a tree completed or failed.
+type treeDone struct {
+	root   uint64
+	failed bool
+}
+
+type treeDoneBatch struct{ done []treeDone }
+
+// spoutNext asks a spout task to call NextTuple again.
+type spoutNext struct{}
+
+// tick asks a bolt task to execute a tick tuple.
+type tick struct{}
+
+// sweep asks a spout task or an acker to expire trees older than the timeout.
+type sweep struct{}
+
+// activate and deactivate switch a spout task's NextTuple calls on and off.
+type (
+	activate   struct{}
+	deactivate struct{}
+)
+
+// spawnTasks asks the topology supervisor to spawn the task actors.
+type spawnTasks struct {
+	specs []taskSpawn
+	reply chan error
+}

@@ -1,0 +1,145 @@
+package actors
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// TaskMetrics are one task's counters and gauges, as Storm's UI shows them.
+type TaskMetrics struct {
+	Component string
+	Task      int
+	// Emitted counts tuples emitted; Transferred counts the copies sent to
+	// target tasks (an emit to an all-grouped bolt of 4 tasks transfers 4).
+	Emitted     int64
+	Transferred int64
+	// Executed counts tuples a bolt executed.
+	Executed int64
+	// Acked and Failed count, for a bolt, input tuples it acked and failed;
+	// for a spout, trees that completed and trees that failed or timed out.
+	Acked  int64
+	Failed int64
+	// ExecuteLatency is the mean time a bolt spends in Execute.
+	ExecuteLatency time.Duration
+	// CompleteLatency is the mean time from a spout's emit to its tree
+	// completing.
+	CompleteLatency time.Duration
+	// Capacity is the share of wall time the task spent executing since the
+	// previous Metrics call (or the start): near 1 means it is the bottleneck.
+	Capacity float64
+	// QueueDepth is the number of tuples waiting for the task.
+	QueueDepth int64
+	// Pending is, for a spout, the number of its trees in flight.
+	Pending int64
+	// Restarts counts crashes the task was restarted after; Errors counts
+	// ReportError calls and failed emits.
+	Restarts int64
+	Errors   int64
+}
+
+// ComponentMetrics sums a component's tasks.
+type ComponentMetrics struct {
+	Component string
+	Spout     bool
+	Tasks     []TaskMetrics
+	TaskMetrics
+}
+
+// taskCounters are written by the task's goroutine and read by Metrics. The
+// task counts into plain fields on its hot path and publishes them here once
+// per batch.
+type taskCounters struct {
+	emitted, transferred, executed, acked, failed atomic.Int64
+	busyNanos, completeNanos, completed           atomic.Int64
+	queued, pending, restarts, errors             atomic.Int64
+}
+
+// localCounts are a task's unpublished counts.
+type localCounts struct {
+	emitted, transferred, executed, acked, failed int64
+	busyNanos, completeNanos, completed           int64
+}
+
+func (c *taskCounters) publish(l *localCounts) {
+	if l.emitted != 0 {
+		c.emitted.Add(l.emitted)
+	}
+	if l.transferred != 0 {
+		c.transferred.Add(l.transferred)
+	}
+	if l.executed != 0 {
+		c.executed.Add(l.executed)
+	}
+	if l.acked != 0 {
+		c.acked.Add(l.acked)
+	}
+	if l.failed != 0 {
+		c.failed.Add(l.failed)
+	}
+	if l.busyNanos != 0 {
+		c.busyNanos.Add(l.busyNanos)
+	}
+	if l.completed != 0 {
+		c.completed.Add(l.completed)
+		c.completeNanos.Add(l.completeNanos)
+	}
+	*l = localCounts{}
+}
+
+// metricsWindow remembers the previous snapshot's busy time so Capacity is a
+// rate over the time between two Metrics calls.
+type metricsWindow struct {
+	mu   sync.Mutex
+	at   time.Time
+	busy map[int]int64
+}
+
+func (w *metricsWindow) capacities(now time.Time, busy map[int]int64) map[int]float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[int]float64, len(busy))
+	wall := now.Sub(w.at)
+	for task, b := range busy {
+		if wall > 0 {
+			out[task] = float64(b-w.busy[task]) / float64(wall)
+		}
+	}
+	w.at, w.busy = now, busy
+	return out
+}
+
+func meanDuration(nanos, n int64) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(nanos / n)
+}
+
+func sumComponent(c *ComponentMetrics) {
+	sort.Slice(c.Tasks, func(i, j int) bool { return c.Tasks[i].Task < c.Tasks[j].Task })
+	var execNanos, completeNanos float64
+	for _, t := range c.Tasks {
+		c.Emitted += t.Emitted
+		c.Transferred += t.Transferred
+		c.Executed += t.Executed
+		c.Acked += t.Acked
+		c.Failed += t.Failed
+		c.QueueDepth += t.QueueDepth
+		c.Pending += t.Pending
+		c.Restarts += t.Restarts
+		c.Errors += t.Errors
+		execNanos += float64(t.ExecuteLatency) * float64(t.Executed)
+		completeNanos += float64(t.CompleteLatency) * float64(t.Acked)
+		if t.Capacity > c.Capacity {
+			c.Capacity = t.Capacity // Storm shows the busiest task's capacity
+		}
+	}
+	if c.Executed > 0 {
+		c.ExecuteLatency = time.Duration(execNanos / float64(c.Executed))
+	}
+	if c.Acked > 0 && c.Spout {
+		c.CompleteLatency = time.Duration(completeNanos / float64(c.Acked))
+	}
+}

@@ -1,0 +1,159 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/squall-stream/squall/topology"
+)
+
+// outbox batches a task's outgoing tuples per target task and its ack-tree
+// operations per acker, and enforces credit-based flow control.
+//
+// A target task may have at most maxPending of this task's batches that it
+// has not executed yet. A full batch for a target out of credit waits here;
+// while any batch waits, the task is blocked and takes no new input (a bolt)
+// or stops calling NextTuple (a spout). Targets across an edge that closes a
+// cycle never block, so a cycle cannot deadlock.
+//
+// An outbox belongs to one task and is used only from that task's goroutine.
+type outbox struct {
+	rt         *topologyRuntime
+	self       int
+	size       int
+	maxPending int
+	linger     time.Duration
+
+	bufs        []*tupleBatch // by target task; nil when empty
+	dirty       []int         // targets whose buffer may be non-empty
+	outstanding []int         // by target task: batches sent, not yet credited
+	waiting     [][]*tupleBatch
+	nWaiting    int    // targets with waiting batches
+	blocks      []bool // by target task: false across a cycle-closing edge
+	firstAt     time.Time
+
+	acks     [][]ackOp // by acker
+	ackDirty bool
+}
+
+func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
+	n := rt.topo.NumTasks() + 1
+	return &outbox{
+		rt:          rt,
+		self:        self,
+		size:        rt.conf.BatchSize,
+		maxPending:  rt.conf.MaxPendingBatches,
+		linger:      rt.conf.BatchLinger,
+		bufs:        make([]*tupleBatch, n),
+		outstanding: make([]int, n),
+		waiting:     make([][]*tupleBatch, n),
+		blocks:      blocks,
+		acks:        make([][]ackOp, len(rt.ackers)),
+	}
+}
+
+// slot returns the next free tuple of the batch for a target task, for the
+// caller to fill in place. A full batch is shipped first.
+func (o *outbox) slot(target int) *topology.Tuple {
+	b := o.bufs[target]
+	if b != nil && len(b.tuples) == cap(b.tuples) {
+		o.ship(target)
+		b = nil
+	}
+	if b == nil {
+		b = &tupleBatch{from: o.self, tuples: make([]topology.Tuple, 0, o.size)}
+		o.bufs[target] = b
+		o.dirty = append(o.dirty, target)
+		if o.firstAt.IsZero() {
+			o.firstAt = time.Now()
+		}
+	}
+	b.tuples = b.tuples[:len(b.tuples)+1]
+	return &b.tuples[len(b.tuples)-1]
+}
+
+func (o *outbox) ship(target int) {
+	b := o.bufs[target]
+	o.bufs[target] = nil
+	if len(o.waiting[target]) > 0 || (o.blocks[target] && o.outstanding[target] >= o.maxPending) {
+		if len(o.waiting[target]) == 0 {
+			o.nWaiting++
+		}
+		o.waiting[target] = append(o.waiting[target], b)
+		return
+	}
+	o.send(target, b)
+}
+
+func (o *outbox) send(target int, b *tupleBatch) {
+	o.outstanding[target]++
+	o.rt.tasks[target].counters.queued.Add(int64(len(b.tuples)))
+	o.rt.send(o.rt.pids[target], b)
+}
+
+// credit records that target executed n of this task's batches and sends
+// what was waiting for that credit.
+func (o *outbox) credit(target, n int) {
+	o.outstanding[target] -= n
+	w := o.waiting[target]
+	for len(w) > 0 && o.outstanding[target] < o.maxPending {
+		o.send(target, w[0])
+		w[0] = nil
+		w = w[1:]
+	}
+	if len(w) == 0 {
+		if len(o.waiting[target]) > 0 {
+			o.nWaiting--
+		}
+		w = nil
+	}
+	o.waiting[target] = w
+}
+
+// blocked reports whether a batch waits for credit: the task must not take
+// more input until it clears.
+func (o *outbox) blocked() bool { return o.nWaiting > 0 }
+
+// ack queues an ack-tree operation for the acker of its root.
+func (o *outbox) ack(op ackOp) {
+	i := o.rt.ackerFor(op.root)
+	o.acks[i] = append(o.acks[i], op)
+	o.ackDirty = true
+	if o.firstAt.IsZero() {
+		o.firstAt = time.Now()
+	}
+	if len(o.acks[i]) >= o.size {
+		o.shipAcks(i)
+	}
+}
+
+func (o *outbox) shipAcks(i int) {
+	o.rt.send(o.rt.ackers[i], &ackBatch{ops: o.acks[i]})
+	o.acks[i] = make([]ackOp, 0, len(o.acks[i]))
+}
+
+// flush ships every partly filled batch.
+func (o *outbox) flush() {
+	for _, target := range o.dirty {
+		if o.bufs[target] != nil {
+			o.ship(target)
+		}
+	}
+	o.dirty = o.dirty[:0]
+	if o.ackDirty {
+		for i := range o.acks {
+			if len(o.acks[i]) > 0 {
+				o.shipAcks(i)
+			}
+		}
+		o.ackDirty = false
+	}
+	o.firstAt = time.Time{}
+}
+
+// flushIfLingered flushes when the oldest buffered item has waited longer
+// than the linger time.
+func (o *outbox) flushIfLingered() {
+	if !o.firstAt.IsZero() && time.Since(o.firstAt) >= o.linger {
+		o.flush()
+	}
+}

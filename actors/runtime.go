@@ -1,0 +1,77 @@
+package actors
+
+import (
+	"log/slog"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/topology"
+)
+
+// topologyRuntime is what the tasks of one running topology share. pids, tasks and
+// ackers are written before any task is activated and only read after.
+type topologyRuntime struct {
+	conf   topology.Config
+	topo   *topology.Topology
+	system *actor.ActorSystem
+	log    *slog.Logger
+	pids   []*actor.PID // by task id
+	tasks  []*executor  // by task id
+	ackers []*actor.PID
+	// cycles[src][dst] is true when an edge from component src to dst
+	// closes a cycle of the topology.
+	cycles map[string]map[string]bool
+	// local reports whether a task runs in this process; LocalOrShuffle
+	// grouping prefers those.
+	local func(task int) bool
+}
+
+func (rt *topologyRuntime) send(pid *actor.PID, msg any) { rt.system.Root.Send(pid, msg) }
+
+// ackerFor shards trees over the ackers by the root's high bits (the low
+// bits index the ackers' tables), with a multiply instead of a division.
+func (rt *topologyRuntime) ackerFor(root uint64) int {
+	return int((root >> 32) * uint64(len(rt.ackers)) >> 32)
+}
+
+func (rt *topologyRuntime) closesCycle(src, dst string) bool { return rt.cycles[src][dst] }
+
+// findCycleEdges marks each edge src→dst where src is reachable from dst:
+// such an edge closes a cycle, and blocking on it could deadlock.
+func findCycleEdges(topo *topology.Topology) map[string]map[string]bool {
+	next := make(map[string][]string)
+	for _, c := range topo.Components() {
+		for _, in := range c.Inputs {
+			next[in.Component] = append(next[in.Component], c.ID)
+		}
+	}
+	reaches := func(from, to string) bool {
+		seen := map[string]bool{from: true}
+		stack := []string{from}
+		for len(stack) > 0 {
+			n := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if n == to {
+				return true
+			}
+			for _, m := range next[n] {
+				if !seen[m] {
+					seen[m] = true
+					stack = append(stack, m)
+				}
+			}
+		}
+		return false
+	}
+	cycles := make(map[string]map[string]bool)
+	for src, dsts := range next {
+		for _, dst := range dsts {
+			if reaches(dst, src) {
+				if cycles[src] == nil {
+					cycles[src] = make(map[string]bool)
+				}
+				cycles[src][dst] = true
+			}
+		}
+	}
+	return cycles
+}

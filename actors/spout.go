@@ -1,0 +1,298 @@
+package actors
+
+import (
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/topology"
+)
+
+// pendingTree is a spout tuple whose tree is in flight.
+type pendingTree struct {
+	msgID   any
+	emitted int64 // UnixNano
+}
+
+// spoutTask is the state of one spout task that outlives its actor
+// instances: the trees in flight and the outbox.
+type spoutTask struct {
+	*executor
+	spout     topology.Spout
+	pending   *idMap[pendingTree]
+	orphans   []any // message ids of trees pending when the spout crashed
+	active    bool
+	scheduled bool  // a spoutNext message or timer is on its way
+	now       int64 // UnixNano at the start of the current NextTuple round
+	emits     int   // emits in the current NextTuple call
+	acked     []any // acking disabled: message ids to ack after NextTuple
+	self      *actor.PID
+}
+
+func newSpoutTask(rt *topologyRuntime, id int, comp *topology.ComponentSpec) *spoutTask {
+	return &spoutTask{
+		executor: newExecutor(rt, id, comp),
+		pending:  newIDMap[pendingTree](),
+	}
+}
+
+// spoutActor is one incarnation of a spout task; a restart makes a new one.
+type spoutActor struct{ t *spoutTask }
+
+func (a *spoutActor) Receive(c actor.Context) {
+	t := a.t
+	defer t.recoverCrash()
+	switch m := c.Message().(type) {
+	case *actor.Started:
+		t.self = c.Self()
+		t.open()
+	case spoutNext:
+		t.scheduled = false
+		t.round()
+	case *treeDoneBatch:
+		now := time.Now().UnixNano()
+		for _, d := range m.done {
+			t.treeDone(d.root, d.failed, now)
+		}
+	case *credit:
+		t.out.credit(m.from, m.n)
+	case sweep:
+		t.expire()
+	case activate:
+		if !t.active && t.spout != nil {
+			if a, ok := t.spout.(topology.Activator); ok {
+				a.Activate()
+			}
+		}
+		t.active = true
+	case deactivate:
+		if t.active && t.spout != nil {
+			if a, ok := t.spout.(topology.Activator); ok {
+				a.Deactivate()
+			}
+		}
+		t.active = false
+	case *actor.Stopping:
+		t.close()
+		return
+	case *actor.Restarting:
+		t.spout = nil
+		return
+	default:
+		return
+	}
+	t.counters.pending.Store(int64(t.pending.Len()))
+	t.counters.publish(&t.local)
+	t.schedule()
+}
+
+// open makes a fresh spout and opens it. A failure panics, so that the
+// supervisor retries with backoff. Trees left pending by a crashed instance
+// are failed to the new one, which may replay them by message id.
+func (t *spoutTask) open() {
+	s := t.comp.Spout()
+	if err := s.Open(t.tc, &spoutCollector{t: t}); err != nil {
+		panic(fmt.Errorf("%s[%d] open: %w", t.comp.ID, t.id, err))
+	}
+	t.spout = s
+	if t.active {
+		if a, ok := s.(topology.Activator); ok {
+			a.Activate()
+		}
+	}
+	orphans := t.orphans
+	t.orphans = nil
+	for _, id := range orphans {
+		t.local.failed++
+		s.Fail(id)
+	}
+}
+
+// canEmit reports whether NextTuple may be called now.
+func (t *spoutTask) canEmit() bool {
+	return t.active && t.spout != nil && !t.out.blocked() &&
+		(t.rt.conf.DisableAcking || t.pending.Len() < t.rt.conf.MaxSpoutPending)
+}
+
+// schedule makes sure a NextTuple round follows when one may run.
+func (t *spoutTask) schedule() {
+	if !t.scheduled && t.canEmit() {
+		t.scheduled = true
+		t.rt.send(t.self, spoutNext{})
+	}
+}
+
+// round calls NextTuple until the spout has nothing to emit, a batch's worth
+// of calls was made, or flow control says stop. Acks and other messages are
+// handled between rounds.
+func (t *spoutTask) round() {
+	start := time.Now()
+	t.now = start.UnixNano()
+	idle := false
+	for i := 0; i < t.rt.conf.BatchSize && t.canEmit(); i++ {
+		t.emits = 0
+		t.spout.NextTuple()
+		t.ackUntracked()
+		if t.emits == 0 {
+			idle = true
+			break
+		}
+	}
+	t.local.busyNanos += int64(time.Since(start))
+	if idle {
+		t.out.flush()
+		if t.canEmit() {
+			t.scheduled = true
+			self, send := t.self, t.rt.send
+			time.AfterFunc(t.rt.conf.SpoutWait, func() { send(self, spoutNext{}) })
+		}
+		return
+	}
+	if t.idle() {
+		t.out.flush()
+	} else {
+		t.out.flushIfLingered()
+	}
+}
+
+// ackUntracked acks, after NextTuple returned, what was emitted with a
+// message id while acking is disabled, as Storm does.
+func (t *spoutTask) ackUntracked() {
+	for i, id := range t.acked {
+		t.acked[i] = nil
+		t.local.acked++
+		t.spout.Ack(id)
+	}
+	t.acked = t.acked[:0]
+}
+
+func (t *spoutTask) emit(stream string, values topology.Values, direct int, msgID any) error {
+	r, targets, err := t.targets(stream, values, direct)
+	if err != nil {
+		return err
+	}
+	t.emits++
+	t.local.emitted++
+	t.local.transferred += int64(len(targets))
+	if msgID == nil || t.rt.conf.DisableAcking {
+		for _, target := range targets {
+			t.out.slot(target).Init(r.origin, values, nil)
+		}
+		if msgID != nil {
+			t.acked = append(t.acked, msgID)
+		}
+		return nil
+	}
+	root := newID()
+	var val uint64
+	for _, target := range targets {
+		edge := newID()
+		val ^= edge
+		t.out.slot(target).InitAnchored(r.origin, values, root, edge)
+	}
+	p, _ := t.pending.Put(root)
+	*p = pendingTree{msgID: msgID, emitted: t.now}
+	t.out.ack(ackOp{kind: opInit, root: root, val: val, spoutTask: int32(t.id)})
+	return nil
+}
+
+// treeDone hands a finished tree to the spout. A tree that already timed out
+// is no longer pending and is ignored.
+func (t *spoutTask) treeDone(root uint64, failed bool, now int64) {
+	pp, ok := t.pending.Get(root)
+	if !ok {
+		return
+	}
+	p := *pp
+	t.pending.Delete(root)
+	if t.spout == nil {
+		t.orphans = append(t.orphans, p.msgID)
+		return
+	}
+	if failed {
+		t.local.failed++
+		t.spout.Fail(p.msgID)
+		return
+	}
+	t.local.acked++
+	t.local.completed++
+	t.local.completeNanos += now - p.emitted
+	t.spout.Ack(p.msgID)
+}
+
+// expire fails the trees older than the message timeout.
+func (t *spoutTask) expire() {
+	now := time.Now()
+	deadline := now.Add(-t.rt.conf.MessageTimeout).UnixNano()
+	var expired []uint64
+	t.pending.Range(func(root uint64, p *pendingTree) bool {
+		if p.emitted < deadline {
+			expired = append(expired, root)
+		}
+		return true
+	})
+	for _, root := range expired {
+		t.treeDone(root, true, now.UnixNano())
+	}
+}
+
+// recoverCrash logs a panic in the spout and panics on, so that protoactor
+// restarts the task with a fresh spout. Its pending trees are failed to the
+// new instance.
+func (t *spoutTask) recoverCrash() {
+	r := recover()
+	if r == nil {
+		return
+	}
+	t.out.flush()
+	t.pending.Range(func(_ uint64, p *pendingTree) bool {
+		t.orphans = append(t.orphans, p.msgID)
+		return true
+	})
+	t.pending = newIDMap[pendingTree]()
+	t.acked = t.acked[:0]
+	t.counters.publish(&t.local)
+	t.counters.restarts.Add(1)
+	t.log.Error("spout crashed; restarting the task", "panic", fmt.Sprint(r))
+	t.log.Debug("spout crash stack", "stack", string(debug.Stack()))
+	t.spout = nil
+	t.scheduled = false
+	panic(r)
+}
+
+func (t *spoutTask) close() {
+	defer close(t.done)
+	if t.spout == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			t.log.Error("spout close panicked", "panic", fmt.Sprint(r))
+		}
+	}()
+	t.out.flush()
+	if err := t.spout.Close(); err != nil {
+		t.log.Error("spout close failed", "err", err)
+	}
+}
+
+// spoutCollector is the SpoutOutputCollector a spout gets in Open.
+type spoutCollector struct{ t *spoutTask }
+
+func (c *spoutCollector) Emit(values topology.Values, msgID any) error {
+	return c.t.emit(topology.DefaultStream, values, -1, msgID)
+}
+
+func (c *spoutCollector) EmitTo(stream string, values topology.Values, msgID any) error {
+	return c.t.emit(stream, values, -1, msgID)
+}
+
+func (c *spoutCollector) EmitDirect(task int, stream string, values topology.Values, msgID any) error {
+	if task < 0 {
+		task = 0
+	}
+	return c.t.emit(stream, values, task, msgID)
+}
+
+func (c *spoutCollector) ReportError(err error) { c.t.reportError(err) }

@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/topology"
+)
+
+// The reference workload for the core runtime: a spout emits (id, key)
+// tuples; bolt "a" (shuffle grouping) passes each on; bolt "b" (fields
+// grouping on key) counts per key. The baseline does the same work with
+// goroutines and channels of batches, the practical limit of Go here.
+
+const numKeys = 1024
+
+var keys = func() []string {
+	k := make([]string, numKeys)
+	for i := range k {
+		k[i] = fmt.Sprintf("key-%d", i)
+	}
+	return k
+}()
+
+func topologySuite(d time.Duration) ([]result, error) {
+	base := channelPipeline(d)
+	acked, err := squallPipeline(d, false)
+	if err != nil {
+		return nil, err
+	}
+	unacked, err := squallPipeline(d, true)
+	if err != nil {
+		return nil, err
+	}
+	perTree, err := heapPerPendingTree()
+	if err != nil {
+		return nil, err
+	}
+	return []result{
+		{name: "channels-baseline", value: base, unit: "tuples/s"},
+		{name: "topology-acking", value: acked, unit: "tuples/s", baseline: "channels-baseline", target: 0.5},
+		{name: "topology-no-acking", value: unacked, unit: "tuples/s", baseline: "channels-baseline"},
+		{name: "acking-vs-no-acking", value: acked, unit: "tuples/s", baseline: "topology-no-acking", target: 0.6},
+		{name: "heap-per-pending-tree", value: perTree, unit: "bytes"},
+	}, nil
+}
+
+// channelPipeline: generator → stage a (round robin over 2 goroutines) →
+// stage b (key hash over 2 goroutines, counting), batches of 256.
+func channelPipeline(d time.Duration) float64 {
+	type item struct {
+		id  int64
+		key string
+	}
+	const batch, width = 256, 2
+	aIn := make([]chan []item, width)
+	bIn := make([]chan []item, width)
+	for i := range aIn {
+		aIn[i] = make(chan []item, 8)
+		bIn[i] = make(chan []item, 8)
+	}
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	// stage b
+	for i := 0; i < width; i++ {
+		wg.Add(1)
+		go func(in chan []item) {
+			defer wg.Done()
+			counts := make(map[string]int64)
+			for b := range in {
+				for _, it := range b {
+					counts[it.key]++
+				}
+				done.Add(int64(len(b)))
+			}
+		}(bIn[i])
+	}
+	// stage a
+	var aWG sync.WaitGroup
+	for i := 0; i < width; i++ {
+		aWG.Add(1)
+		go func(in chan []item) {
+			defer aWG.Done()
+			out := make([][]item, width)
+			for b := range in {
+				for _, it := range b {
+					j := fnv(it.key) % width
+					out[j] = append(out[j], it)
+					if len(out[j]) == batch {
+						bIn[j] <- out[j]
+						out[j] = make([]item, 0, batch)
+					}
+				}
+			}
+			for j, o := range out {
+				if len(o) > 0 {
+					bIn[j] <- o
+				}
+			}
+		}(aIn[i])
+	}
+	go func() {
+		var id int64
+		next := 0
+		for {
+			b := make([]item, batch)
+			for i := range b {
+				id++
+				b[i] = item{id: id, key: keys[id%numKeys]}
+			}
+			select {
+			case aIn[next] <- b:
+			case <-stop:
+				for _, c := range aIn {
+					close(c)
+				}
+				return
+			}
+			next = (next + 1) % width
+		}
+	}()
+	time.Sleep(d / 5) // warm up
+	start, n0 := time.Now(), done.Load()
+	time.Sleep(d)
+	rate := float64(done.Load()-n0) / time.Since(start).Seconds()
+	close(stop)
+	aWG.Wait()
+	for _, c := range bIn {
+		close(c)
+	}
+	wg.Wait()
+	return rate
+}
+
+func fnv(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// genSpout emits (id, key) with the id as message id.
+type genSpout struct {
+	out   topology.SpoutOutputCollector
+	id    int64
+	acked *atomic.Int64
+}
+
+func (s *genSpout) DeclareOutputFields(d *topology.OutputDeclarer) {
+	d.Declare(topology.NewFields("id", "key"))
+}
+func (s *genSpout) Open(_ *topology.TopologyContext, out topology.SpoutOutputCollector) error {
+	s.out = out
+	return nil
+}
+func (s *genSpout) NextTuple() {
+	s.id++
+	_ = s.out.Emit(topology.Values{s.id, keys[s.id%numKeys]}, s.id)
+}
+func (s *genSpout) Ack(any)      { s.acked.Add(1) }
+func (s *genSpout) Fail(any)     {}
+func (s *genSpout) Close() error { return nil }
+
+type passBolt struct{}
+
+func (passBolt) DeclareOutputFields(d *topology.OutputDeclarer) {
+	d.Declare(topology.NewFields("id", "key"))
+}
+func (passBolt) Prepare(*topology.TopologyContext) error { return nil }
+func (passBolt) Execute(t *topology.Tuple, out topology.BasicOutputCollector) error {
+	return out.Emit(t.Values())
+}
+func (passBolt) Cleanup() error { return nil }
+
+type countBolt struct {
+	counts map[string]int64
+	done   *atomic.Int64
+}
+
+func (*countBolt) DeclareOutputFields(*topology.OutputDeclarer) {}
+func (b *countBolt) Prepare(*topology.TopologyContext) error {
+	b.counts = make(map[string]int64)
+	return nil
+}
+func (b *countBolt) Execute(t *topology.Tuple, _ topology.BasicOutputCollector) error {
+	b.counts[t.StringByField("key")]++
+	b.done.Add(1)
+	return nil
+}
+func (*countBolt) Cleanup() error { return nil }
+
+func squallPipeline(d time.Duration, noAcking bool) (float64, error) {
+	var acked, counted atomic.Int64
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return &genSpout{acked: &acked} }, 1)
+	b.SetBolt("a", topology.Basic(func() topology.BasicBolt { return passBolt{} }), 2).ShuffleGrouping("spout")
+	b.SetBolt("b", topology.Basic(func() topology.BasicBolt { return &countBolt{done: &counted} }), 2).FieldsGrouping("a", "key")
+	topo, err := b.Build()
+	if err != nil {
+		return 0, err
+	}
+	lt, err := actors.RunLocal(context.Background(), topo, topology.Config{
+		DisableAcking: noAcking,
+		Logger:        slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer lt.Shutdown()
+	done := &acked
+	if noAcking {
+		done = &counted
+	}
+	time.Sleep(d / 5)
+	start, n0 := time.Now(), done.Load()
+	time.Sleep(d)
+	return float64(done.Load()-n0) / time.Since(start).Seconds(), nil
+}
+
+// swallowBolt never acks, so every tree it gets stays pending.
+type swallowBolt struct{}
+
+func (swallowBolt) DeclareOutputFields(*topology.OutputDeclarer)                      {}
+func (swallowBolt) Prepare(*topology.TopologyContext, topology.OutputCollector) error { return nil }
+func (swallowBolt) Execute(*topology.Tuple)                                           {}
+func (swallowBolt) Cleanup() error                                                    { return nil }
+
+// heapPerPendingTree fills MaxSpoutPending with trees that never complete
+// and divides the heap growth by their number: the spout's pending entry
+// plus the acker's XOR entry.
+func heapPerPendingTree() (float64, error) {
+	const pending = 200000
+	var acked atomic.Int64
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return &genSpout{acked: &acked} }, 1)
+	b.SetBolt("swallow", func() topology.Bolt { return swallowBolt{} }, 1).ShuffleGrouping("spout")
+	topo, err := b.Build()
+	if err != nil {
+		return 0, err
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	lt, err := actors.RunLocal(context.Background(), topo, topology.Config{
+		MaxSpoutPending: pending,
+		MessageTimeout:  time.Hour,
+		Logger:          slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer lt.Shutdown()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		m, _ := lt.Component("spout")
+		q, _ := lt.Component("swallow")
+		if m.Pending == pending && q.QueueDepth == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("pending trees stuck at %d of %d", m.Pending, pending)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return float64(after.HeapAlloc-before.HeapAlloc) / pending, nil
+}

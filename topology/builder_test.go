@@ -1,0 +1,172 @@
+package topology
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+type testSpout struct{ streams map[string]Fields }
+
+func (s *testSpout) DeclareOutputFields(d *OutputDeclarer) {
+	for id, f := range s.streams {
+		if id == "direct" {
+			d.DeclareDirectStream(id, f)
+			continue
+		}
+		d.DeclareStream(id, f)
+	}
+}
+func (s *testSpout) Open(*TopologyContext, SpoutOutputCollector) error { return nil }
+func (s *testSpout) NextTuple()                                        {}
+func (s *testSpout) Ack(any)                                           {}
+func (s *testSpout) Fail(any)                                          {}
+func (s *testSpout) Close() error                                      { return nil }
+
+type testBolt struct{ fields Fields }
+
+func (b *testBolt) DeclareOutputFields(d *OutputDeclarer) {
+	if b.fields != nil {
+		d.Declare(b.fields)
+	}
+}
+func (b *testBolt) Prepare(*TopologyContext, OutputCollector) error { return nil }
+func (b *testBolt) Execute(*Tuple)                                  {}
+func (b *testBolt) Cleanup() error                                  { return nil }
+
+func spout() Spout {
+	return &testSpout{streams: map[string]Fields{DefaultStream: NewFields("user", "amount"), "direct": NewFields("x")}}
+}
+func bolt() Bolt { return &testBolt{fields: NewFields("user", "total")} }
+
+func TestBuildAcceptsAValidTopologyAndNumbersTasks(t *testing.T) {
+	b := NewBuilder()
+	b.SetSpout("orders", spout, 2)
+	b.SetBolt("totals", bolt, 3).FieldsGrouping("orders", "user")
+	b.SetBolt("audit", bolt, 1).DirectGrouping("orders", "direct").ShuffleGrouping("totals")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Storm numbers tasks from 1 in component id order.
+	for comp, want := range map[string][]int{"audit": {1}, "orders": {2, 3}, "totals": {4, 5, 6}} {
+		got := topo.Tasks(comp)
+		if len(got) != len(want) || got[0] != want[0] || got[len(got)-1] != want[len(want)-1] {
+			t.Errorf("tasks of %s = %v, want %v", comp, got, want)
+		}
+	}
+	if topo.TaskComponent(5) != "totals" || topo.NumTasks() != 6 {
+		t.Errorf("task 5 is %q, %d tasks", topo.TaskComponent(5), topo.NumTasks())
+	}
+	if subs := topo.Subscribers("orders", DefaultStream); len(subs) != 1 || subs[0].Component != "totals" {
+		t.Errorf("subscribers of orders: %+v", subs)
+	}
+	re, err := topo.WithParallelism(map[string]int{"totals": 5})
+	if err != nil || len(re.Tasks("totals")) != 5 || len(topo.Tasks("totals")) != 3 {
+		t.Errorf("WithParallelism: %v, %v (original %v)", err, re.Tasks("totals"), topo.Tasks("totals"))
+	}
+}
+
+func TestBuildRejectsBadTopologiesNamingTheCulprit(t *testing.T) {
+	cases := []struct {
+		name   string
+		build  func(b *Builder)
+		want   error
+		naming []string // what the message must name
+	}{
+		{"unknown source", func(b *Builder) {
+			b.SetSpout("orders", spout, 1)
+			b.SetBolt("totals", bolt, 1).ShuffleGrouping("ordrs")
+		}, ErrUnknownSource, []string{`"totals"`, `"ordrs"`}},
+		{"undeclared stream", func(b *Builder) {
+			b.SetSpout("orders", spout, 1)
+			b.SetBolt("totals", bolt, 1).Grouping("orders", "refunds", Grouping{Kind: Shuffle})
+		}, ErrUnknownStream, []string{`"totals"`, `"refunds"`}},
+		{"undeclared field", func(b *Builder) {
+			b.SetSpout("orders", spout, 1)
+			b.SetBolt("totals", bolt, 1).FieldsGrouping("orders", "usr")
+		}, ErrUnknownField, []string{`"totals"`, `"usr"`, "[user amount]"}},
+		{"partial key on undeclared field", func(b *Builder) {
+			b.SetSpout("orders", spout, 1)
+			b.SetBolt("totals", bolt, 1).PartialKeyGrouping("orders", "city")
+		}, ErrUnknownField, []string{`"city"`}},
+		{"fields grouping without fields", func(b *Builder) {
+			b.SetSpout("orders", spout, 1)
+			b.SetBolt("totals", bolt, 1).FieldsGrouping("orders")
+		}, ErrBadGrouping, []string{`"totals"`}},
+		{"duplicate id", func(b *Builder) {
+			b.SetSpout("orders", spout, 1)
+			b.SetBolt("orders", bolt, 1).ShuffleGrouping("orders")
+		}, ErrDuplicateID, []string{`"orders"`}},
+		{"parallelism 0", func(b *Builder) {
+			b.SetSpout("orders", spout, 0)
+		}, ErrBadParallelism, []string{`"orders"`, "got 0"}},
+		{"negative parallelism", func(b *Builder) {
+			b.SetSpout("orders", spout, 1)
+			b.SetBolt("totals", bolt, -2).ShuffleGrouping("orders")
+		}, ErrBadParallelism, []string{`"totals"`, "got -2"}},
+		{"direct grouping on a plain stream", func(b *Builder) {
+			b.SetSpout("orders", spout, 1)
+			b.SetBolt("totals", bolt, 1).DirectGrouping("orders", DefaultStream)
+		}, ErrDirectMismatch, []string{`"totals"`}},
+		{"shuffle on a direct stream", func(b *Builder) {
+			b.SetSpout("orders", spout, 1)
+			b.SetBolt("totals", bolt, 1).Grouping("orders", "direct", Grouping{Kind: Shuffle})
+		}, ErrDirectMismatch, []string{`"direct"`}},
+		{"no spouts", func(b *Builder) {}, ErrNoSpouts, nil},
+		{"nil factory", func(b *Builder) { b.SetSpout("orders", nil, 1) }, ErrNoFactory, []string{`"orders"`}},
+		{"reserved id", func(b *Builder) { b.SetSpout("__system", spout, 1) }, ErrBadID, []string{`"__system"`}},
+		{"custom grouping without factory", func(b *Builder) {
+			b.SetSpout("orders", spout, 1)
+			b.SetBolt("totals", bolt, 1).CustomGrouping("orders", nil)
+		}, ErrBadGrouping, []string{"custom"}},
+		{"duplicate field", func(b *Builder) {
+			b.SetSpout("orders", func() Spout { return &testSpout{streams: map[string]Fields{DefaultStream: NewFields("a", "a")}} }, 1)
+		}, ErrDuplicateField, []string{`"a"`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := NewBuilder()
+			c.build(b)
+			_, err := b.Build()
+			if !errors.Is(err, c.want) {
+				t.Fatalf("Build() = %v, want %v", err, c.want)
+			}
+			for _, s := range c.naming {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not name %s", err, s)
+				}
+			}
+			var ve *ValidationError
+			if c.want != ErrNoSpouts && !errors.As(err, &ve) {
+				t.Errorf("%v is not a *ValidationError", err)
+			}
+		})
+	}
+}
+
+func TestBuildReportsEveryProblem(t *testing.T) {
+	b := NewBuilder()
+	b.SetSpout("orders", spout, 0)
+	b.SetBolt("a", bolt, 1).ShuffleGrouping("nope")
+	b.SetBolt("b", bolt, 1).FieldsGrouping("orders", "nofield")
+	_, err := b.Build()
+	for _, want := range []error{ErrBadParallelism, ErrUnknownSource, ErrUnknownField} {
+		if !errors.Is(err, want) {
+			t.Errorf("joined error %v misses %v", err, want)
+		}
+	}
+}
+
+func TestTupleAccessors(t *testing.T) {
+	tp := NewTuple(Source{Component: "c", Stream: "s", Task: 3}, NewFields("s", "i", "f", "b"), Values{"x", 7, 1.5, true}, nil)
+	if tp.StringByField("s") != "x" || tp.Int64ByField("i") != 7 || tp.Float64ByField("f") != 1.5 || !tp.BoolByField("b") {
+		t.Fatalf("accessors: %v", tp)
+	}
+	if tp.ValueByField("missing") != nil || tp.Value(9) != nil || tp.StringByField("i") != "" {
+		t.Fatal("missing fields must read as zero values")
+	}
+	if tp.SourceComponent() != "c" || tp.SourceStream() != "s" || tp.SourceTask() != 3 || tp.IsTick() {
+		t.Fatalf("source: %+v", tp.Source())
+	}
+}
