@@ -19,13 +19,20 @@ type boltTask struct {
 	pos     int             // next tuple of inbox[0]
 	current *topology.Tuple // the tuple in Execute, failed if Execute panics
 	tick    *topology.Origin
+	// tickQueued is true while a tick waits in the inbox: a blocked bolt
+	// gets one tick when it resumes, not one per missed period.
+	tickQueued bool
 }
 
-func newBoltTask(rt *topologyRuntime, id int, comp *topology.ComponentSpec) *boltTask {
-	return &boltTask{
-		executor: newExecutor(rt, id, comp),
-		tick:     &topology.Origin{Source: topology.Source{Component: topology.SystemComponent, Stream: topology.TickStream}},
+func newBoltTask(rt *topologyRuntime, id int, comp *topology.ComponentSpec) (*boltTask, error) {
+	e, err := newExecutor(rt, id, comp)
+	if err != nil {
+		return nil, err
 	}
+	return &boltTask{
+		executor: e,
+		tick:     &topology.Origin{Source: topology.Source{Component: topology.SystemComponent, Stream: topology.TickStream}},
+	}, nil
 }
 
 // boltActor is one incarnation of a bolt task; a restart makes a new one.
@@ -41,9 +48,12 @@ func (a *boltActor) Receive(c actor.Context) {
 	case *credit:
 		t.out.credit(m.from, m.n)
 	case tick:
-		b := &tupleBatch{tuples: make([]topology.Tuple, 1)}
-		b.tuples[0].Init(t.tick, nil, nil)
-		t.inbox = append(t.inbox, b)
+		if !t.tickQueued {
+			t.tickQueued = true
+			b := &tupleBatch{tuples: make([]topology.Tuple, 1)}
+			b.tuples[0].Init(t.tick, nil, nil)
+			t.inbox = append(t.inbox, b)
+		}
 	case *actor.Stopping:
 		t.cleanup()
 		return
@@ -94,6 +104,8 @@ func (t *boltTask) drain() {
 		if b.from != 0 {
 			t.counters.queued.Add(-int64(len(b.tuples)))
 			t.rt.send(t.rt.pids[b.from], &credit{from: t.id, n: 1})
+		} else {
+			t.tickQueued = false
 		}
 		t.counters.publish(&t.local)
 	}

@@ -64,7 +64,7 @@ type executor struct {
 	scratch  []int
 }
 
-func newExecutor(rt *topologyRuntime, id int, comp *topology.ComponentSpec) *executor {
+func newExecutor(rt *topologyRuntime, id int, comp *topology.ComponentSpec) (*executor, error) {
 	e := &executor{
 		rt:   rt,
 		id:   id,
@@ -94,12 +94,16 @@ func newExecutor(rt *topologyRuntime, id int, comp *topology.ComponentSpec) *exe
 				}
 				continue
 			}
-			r.selectors = append(r.selectors, newSelector(sub.Grouping, def.Fields, tasks, e.tc, sid, rt.local))
+			s, err := newSelector(sub.Grouping, def.Fields, tasks, e.tc, sid, rt.local)
+			if err != nil {
+				return nil, err
+			}
+			r.selectors = append(r.selectors, s)
 		}
 		e.routes[sid] = r
 	}
 	e.out = newOutbox(rt, id, blocks)
-	return e
+	return e, nil
 }
 
 // mailboxProducer records the task's mailbox so the task can tell when its

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -284,5 +286,19 @@ func TestGroupingsOnNamedStreams(t *testing.T) {
 				t.Fatalf("bolt subscribed to odd got %d", id)
 			}
 		}
+	}
+}
+
+func TestCustomGroupingFactoryReturningNilIsAnError(t *testing.T) {
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(1)} }, 1)
+	b.SetBolt("rec", func() topology.Bolt { return &recorder{r: &receipts{}} }, 1).
+		CustomGrouping("spout", func() topology.CustomGrouping { return nil })
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunLocal(context.Background(), topo, topology.Config{Logger: quietLogger()}); err == nil || !strings.Contains(err.Error(), "factory returned nil") {
+		t.Fatalf("RunLocal = %v, want an error about the nil custom grouping", err)
 	}
 }

@@ -105,12 +105,20 @@ func RunLocal(ctx context.Context, topo *topology.Topology, conf topology.Config
 			name := fmt.Sprintf("%s-%d", c.ID, id)
 			var props *actor.Props
 			if c.IsSpout() {
-				t := newSpoutTask(rt, id, c)
+				t, err := newSpoutTask(rt, id, c)
+				if err != nil {
+					system.Shutdown()
+					return nil, err
+				}
 				l.spoutTasks = append(l.spoutTasks, t)
 				rt.tasks[id] = t.executor
 				props = actor.PropsFromProducer(func() actor.Actor { return &spoutActor{t: t} }, actor.WithMailbox(t.mailboxProducer))
 			} else {
-				t := newBoltTask(rt, id, c)
+				t, err := newBoltTask(rt, id, c)
+				if err != nil {
+					system.Shutdown()
+					return nil, err
+				}
 				l.bolts = append(l.bolts, t)
 				rt.tasks[id] = t.executor
 				props = actor.PropsFromProducer(func() actor.Actor { return &boltActor{t: t} }, actor.WithMailbox(t.mailboxProducer))

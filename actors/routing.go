@@ -19,14 +19,14 @@ type selector interface {
 
 // newSelector builds the selector of one subscription for one sending task.
 // local reports whether a task runs in the sender's process.
-func newSelector(g topology.Grouping, fields topology.Fields, tasks []int, tc *topology.TopologyContext, stream string, local func(int) bool) selector {
+func newSelector(g topology.Grouping, fields topology.Fields, tasks []int, tc *topology.TopologyContext, stream string, local func(int) bool) (selector, error) {
 	switch g.Kind {
 	case topology.FieldsKey:
-		return &fieldsSelector{idx: fieldIndexes(fields, g.Fields), tasks: tasks}
+		return &fieldsSelector{idx: fieldIndexes(fields, g.Fields), tasks: tasks}, nil
 	case topology.All:
-		return allSelector(tasks)
+		return allSelector(tasks), nil
 	case topology.Global:
-		return globalSelector(tasks[0])
+		return globalSelector(tasks[0]), nil
 	case topology.LocalOrShuffle:
 		var near []int
 		for _, t := range tasks {
@@ -37,15 +37,18 @@ func newSelector(g topology.Grouping, fields topology.Fields, tasks []int, tc *t
 		if len(near) == 0 {
 			near = tasks
 		}
-		return newShuffle(near)
+		return newShuffle(near), nil
 	case topology.PartialKey:
-		return &partialKeySelector{idx: fieldIndexes(fields, g.Fields), tasks: tasks, load: make([]int64, len(tasks))}
+		return &partialKeySelector{idx: fieldIndexes(fields, g.Fields), tasks: tasks, load: make([]int64, len(tasks))}, nil
 	case topology.CustomKind:
 		c := g.Custom()
+		if c == nil {
+			return nil, fmt.Errorf("custom grouping of %s on stream %q: factory returned nil", tc.ComponentID, stream)
+		}
 		c.Prepare(tc, stream, tasks)
-		return &customSelector{c: c, valid: taskSet(tasks), component: tc.ComponentID, stream: stream}
+		return &customSelector{c: c, valid: taskSet(tasks), component: tc.ComponentID, stream: stream}, nil
 	default: // Shuffle, NoGrouping
-		return newShuffle(tasks)
+		return newShuffle(tasks), nil
 	}
 }
 

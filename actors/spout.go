@@ -30,11 +30,12 @@ type spoutTask struct {
 	self      *actor.PID
 }
 
-func newSpoutTask(rt *topologyRuntime, id int, comp *topology.ComponentSpec) *spoutTask {
-	return &spoutTask{
-		executor: newExecutor(rt, id, comp),
-		pending:  newIDMap[pendingTree](),
+func newSpoutTask(rt *topologyRuntime, id int, comp *topology.ComponentSpec) (*spoutTask, error) {
+	e, err := newExecutor(rt, id, comp)
+	if err != nil {
+		return nil, err
 	}
+	return &spoutTask{executor: e, pending: newIDMap[pendingTree]()}, nil
 }
 
 // spoutActor is one incarnation of a spout task; a restart makes a new one.
@@ -257,7 +258,6 @@ func (t *spoutTask) recoverCrash() {
 	t.log.Error("spout crashed; restarting the task", "panic", fmt.Sprint(r))
 	t.log.Debug("spout crash stack", "stack", string(debug.Stack()))
 	t.spout = nil
-	t.scheduled = false
 	panic(r)
 }
 
