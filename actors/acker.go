@@ -23,13 +23,13 @@ type ackerState struct {
 	index   int
 	trees   *idMap[ackerEntry]
 	gen     uint32 // advanced by each sweep; entries older than two are dropped
-	out     map[int32][]treeDone
+	out     map[int32]*treeDoneBatch
 	mailbox actor.Mailbox
 	flushAt time.Time
 }
 
 func newAckerState(rt *topologyRuntime, index int) *ackerState {
-	return &ackerState{rt: rt, index: index, trees: newIDMap[ackerEntry](), out: make(map[int32][]treeDone)}
+	return &ackerState{rt: rt, index: index, trees: newIDMap[ackerEntry](), out: make(map[int32]*treeDoneBatch)}
 }
 
 func (a *ackerState) mailboxProducer() actor.Mailbox {
@@ -47,6 +47,7 @@ func (a *ackerActor) Receive(c actor.Context) {
 		for _, op := range m.ops {
 			s.apply(op)
 		}
+		putAckBatch(m)
 	case sweep:
 		s.sweep()
 	case probe:
@@ -85,22 +86,25 @@ func (a *ackerState) apply(op ackOp) {
 
 func (a *ackerState) done(root uint64, spoutTask int32, failed bool) {
 	a.trees.Delete(root)
-	a.out[spoutTask] = append(a.out[spoutTask], treeDone{root: root, failed: failed})
-	if len(a.out[spoutTask]) >= a.rt.conf.BatchSize {
+	b := a.out[spoutTask]
+	if b == nil {
+		b = getTreeDoneBatch()
+		a.out[spoutTask] = b
+	}
+	b.done = append(b.done, treeDone{root: root, failed: failed})
+	if len(b.done) >= a.rt.conf.BatchSize {
 		a.ship(spoutTask)
 	}
 }
 
 func (a *ackerState) ship(spoutTask int32) {
-	a.rt.send(a.rt.pids[spoutTask], &treeDoneBatch{done: a.out[spoutTask]})
-	a.out[spoutTask] = nil
+	a.rt.send(a.rt.pids[spoutTask], a.out[spoutTask])
+	delete(a.out, spoutTask)
 }
 
 func (a *ackerState) flush() {
-	for task, done := range a.out {
-		if len(done) > 0 {
-			a.ship(task)
-		}
+	for task := range a.out {
+		a.ship(task)
 	}
 	a.flushAt = time.Now()
 }

@@ -1,6 +1,10 @@
 package actors
 
-import "github.com/squall-stream/squall/topology"
+import (
+	"sync"
+
+	"github.com/squall-stream/squall/topology"
+)
 
 // In-process messages between the actors of one topology. Tuples travel as Go
 // values; the proto package has their wire form for crossing nodes.
@@ -64,4 +68,25 @@ type (
 type spawnTasks struct {
 	specs []taskSpawn
 	reply chan error
+}
+
+// Ack and tree-done batches are recycled: their receivers never keep them,
+// and they are the runtime's largest allocations after the tuples.
+var (
+	ackBatchPool      = sync.Pool{New: func() any { return &ackBatch{ops: make([]ackOp, 0, 64)} }}
+	treeDoneBatchPool = sync.Pool{New: func() any { return &treeDoneBatch{done: make([]treeDone, 0, 64)} }}
+)
+
+func getAckBatch() *ackBatch { return ackBatchPool.Get().(*ackBatch) }
+
+func putAckBatch(b *ackBatch) {
+	b.ops = b.ops[:0]
+	ackBatchPool.Put(b)
+}
+
+func getTreeDoneBatch() *treeDoneBatch { return treeDoneBatchPool.Get().(*treeDoneBatch) }
+
+func putTreeDoneBatch(b *treeDoneBatch) {
+	b.done = b.done[:0]
+	treeDoneBatchPool.Put(b)
 }

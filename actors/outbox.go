@@ -24,6 +24,7 @@ type outbox struct {
 	linger     time.Duration
 
 	bufs        []*tupleBatch // by target task; nil when empty
+	lastLen     []int         // by target task: length of the last batch shipped
 	dirty       []int         // targets whose buffer may be non-empty
 	outstanding []int         // by target task: batches sent, not yet credited
 	waiting     [][]*tupleBatch
@@ -31,7 +32,7 @@ type outbox struct {
 	blocks      []bool // by target task: false across a cycle-closing edge
 	firstAt     time.Time
 
-	acks     [][]ackOp // by acker
+	acks     []*ackBatch // by acker; nil when empty
 	ackDirty bool
 }
 
@@ -44,36 +45,40 @@ func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
 		maxPending:  rt.conf.MaxPendingBatches,
 		linger:      rt.conf.BatchLinger,
 		bufs:        make([]*tupleBatch, n),
+		lastLen:     make([]int, n),
 		outstanding: make([]int, n),
 		waiting:     make([][]*tupleBatch, n),
 		blocks:      blocks,
-		acks:        make([][]ackOp, len(rt.ackers)),
+		acks:        make([]*ackBatch, len(rt.ackers)),
 	}
 }
 
 // slot returns the next free tuple of the batch for a target task, for the
-// caller to fill in place. A full batch is shipped first.
+// caller to fill in place; the pointer is valid until the next slot call. A
+// full batch is shipped first. A new batch is sized like the target's last
+// one, because batches flushed by an idle sender are often small.
 func (o *outbox) slot(target int) *topology.Tuple {
 	b := o.bufs[target]
-	if b != nil && len(b.tuples) == cap(b.tuples) {
+	if b != nil && len(b.tuples) == o.size {
 		o.ship(target)
 		b = nil
 	}
 	if b == nil {
-		b = &tupleBatch{from: o.self, tuples: make([]topology.Tuple, 0, o.size)}
+		b = &tupleBatch{from: o.self, tuples: make([]topology.Tuple, 0, max(o.lastLen[target], 8))}
 		o.bufs[target] = b
 		o.dirty = append(o.dirty, target)
 		if o.firstAt.IsZero() {
 			o.firstAt = time.Now()
 		}
 	}
-	b.tuples = b.tuples[:len(b.tuples)+1]
+	b.tuples = append(b.tuples, topology.Tuple{})
 	return &b.tuples[len(b.tuples)-1]
 }
 
 func (o *outbox) ship(target int) {
 	b := o.bufs[target]
 	o.bufs[target] = nil
+	o.lastLen[target] = len(b.tuples)
 	if len(o.waiting[target]) > 0 || (o.blocks[target] && o.outstanding[target] >= o.maxPending) {
 		if len(o.waiting[target]) == 0 {
 			o.nWaiting++
@@ -116,19 +121,24 @@ func (o *outbox) blocked() bool { return o.nWaiting > 0 }
 // ack queues an ack-tree operation for the acker of its root.
 func (o *outbox) ack(op ackOp) {
 	i := o.rt.ackerFor(op.root)
-	o.acks[i] = append(o.acks[i], op)
+	b := o.acks[i]
+	if b == nil {
+		b = getAckBatch()
+		o.acks[i] = b
+	}
+	b.ops = append(b.ops, op)
 	o.ackDirty = true
 	if o.firstAt.IsZero() {
 		o.firstAt = time.Now()
 	}
-	if len(o.acks[i]) >= o.size {
+	if len(b.ops) >= o.size {
 		o.shipAcks(i)
 	}
 }
 
 func (o *outbox) shipAcks(i int) {
-	o.rt.send(o.rt.ackers[i], &ackBatch{ops: o.acks[i]})
-	o.acks[i] = make([]ackOp, 0, len(o.acks[i]))
+	o.rt.send(o.rt.ackers[i], o.acks[i])
+	o.acks[i] = nil
 }
 
 // flush ships every partly filled batch.
@@ -140,8 +150,8 @@ func (o *outbox) flush() {
 	}
 	o.dirty = o.dirty[:0]
 	if o.ackDirty {
-		for i := range o.acks {
-			if len(o.acks[i]) > 0 {
+		for i, b := range o.acks {
+			if b != nil {
 				o.shipAcks(i)
 			}
 		}

@@ -56,6 +56,7 @@ func (a *spoutActor) Receive(c actor.Context) {
 		for _, d := range m.done {
 			t.treeDone(d.root, d.failed, now)
 		}
+		putTreeDoneBatch(m)
 	case *credit:
 		t.out.credit(m.from, m.n)
 	case sweep:
