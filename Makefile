@@ -50,7 +50,7 @@ test-short:
 	$(GO) test -short ./...
 
 bench:
-	$(GO) run ./cmd/squall-bench
+	$(GO) run ./internal/benchmarks
 
 soak:
 	SQUALL_SOAK=1 $(GO) test -run Soak -timeout 60m ./...
