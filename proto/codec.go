@@ -1,0 +1,218 @@
+package proto
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gproto "google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+var (
+	// ErrUnsupportedType means a value of a type the codec cannot carry and
+	// no codec is registered for.
+	ErrUnsupportedType = errors.New("unsupported type; register a codec with proto.RegisterCodec")
+	// ErrUnknownCodec means a custom value whose codec is not registered in
+	// this binary.
+	ErrUnknownCodec = errors.New("no codec registered under this name")
+	// ErrUnknownMessageType means a proto.Message value whose type is not
+	// linked into this binary.
+	ErrUnknownMessageType = errors.New("message type not linked into this binary")
+	// ErrEmptyValue means a Value with no kind set.
+	ErrEmptyValue = errors.New("value has no kind")
+	// ErrDuplicateCodec means RegisterCodec was called twice for one name or type.
+	ErrDuplicateCodec = errors.New("codec already registered")
+)
+
+// ValueError is a value that could not be encoded or decoded. Type names
+// the Go type, the codec or the message type.
+type ValueError struct {
+	Type string
+	Err  error
+}
+
+func (e *ValueError) Error() string { return fmt.Sprintf("value of type %s: %v", e.Type, e.Err) }
+
+func (e *ValueError) Unwrap() error { return e.Err }
+
+// customCodec encodes and decodes one registered type.
+type customCodec struct {
+	name   string
+	encode func(any) ([]byte, error)
+	decode func([]byte) (any, error)
+}
+
+// codecRegistry is replaced whole on registration, so lookups on the emit
+// path read it without a lock.
+type codecRegistry struct {
+	byType map[reflect.Type]*customCodec
+	byName map[string]*customCodec
+}
+
+var (
+	registry   atomic.Pointer[codecRegistry]
+	registerMu sync.Mutex
+)
+
+func init() {
+	registry.Store(&codecRegistry{byType: map[reflect.Type]*customCodec{}, byName: map[string]*customCodec{}})
+}
+
+// RegisterCodec registers a codec for values of type T under a name that
+// travels with each value. Every node that may receive such values must
+// register the same name. It is safe to call concurrently with encoding.
+func RegisterCodec[T any](name string, encode func(T) ([]byte, error), decode func([]byte) (T, error)) error {
+	if name == "" {
+		return errors.New("proto.RegisterCodec: empty codec name")
+	}
+	if encode == nil || decode == nil {
+		return fmt.Errorf("proto.RegisterCodec %q: nil encode or decode", name)
+	}
+	typ := reflect.TypeFor[T]()
+	registerMu.Lock()
+	defer registerMu.Unlock()
+	old := registry.Load()
+	if _, ok := old.byName[name]; ok {
+		return fmt.Errorf("proto.RegisterCodec %q: %w (name)", name, ErrDuplicateCodec)
+	}
+	if c, ok := old.byType[typ]; ok {
+		return fmt.Errorf("proto.RegisterCodec %q: %w for type %s (as %q)", name, ErrDuplicateCodec, typ, c.name)
+	}
+	c := &customCodec{
+		name:   name,
+		encode: func(v any) ([]byte, error) { return encode(v.(T)) },
+		decode: func(b []byte) (any, error) { return decode(b) },
+	}
+	next := &codecRegistry{byType: make(map[reflect.Type]*customCodec, len(old.byType)+1), byName: make(map[string]*customCodec, len(old.byName)+1)}
+	for k, v := range old.byType {
+		next.byType[k] = v
+	}
+	for k, v := range old.byName {
+		next.byName[k] = v
+	}
+	next.byType[typ], next.byName[name] = c, c
+	registry.Store(next)
+	return nil
+}
+
+// CheckValue reports whether v can be encoded. It does not allocate for the
+// built-in types; the runtime calls it for every emitted value.
+func CheckValue(v any) error {
+	switch v.(type) {
+	case nil, string, int64, int, float64, bool, []byte, time.Time, gproto.Message:
+		return nil
+	}
+	if _, ok := registry.Load().byType[reflect.TypeOf(v)]; ok {
+		return nil
+	}
+	return &ValueError{Type: fmt.Sprintf("%T", v), Err: ErrUnsupportedType}
+}
+
+// EncodeValue turns a tuple field value into a Value.
+func EncodeValue(v any) (*Value, error) {
+	switch x := v.(type) {
+	case nil:
+		return &Value{Kind: &Value_Null{Null: true}}, nil
+	case string:
+		return &Value{Kind: &Value_StringValue{StringValue: []byte(x)}}, nil
+	case int64:
+		return &Value{Kind: &Value_IntValue{IntValue: x}}, nil
+	case int:
+		return &Value{Kind: &Value_IntValue{IntValue: int64(x)}}, nil
+	case float64:
+		return &Value{Kind: &Value_DoubleValue{DoubleValue: x}}, nil
+	case bool:
+		return &Value{Kind: &Value_BoolValue{BoolValue: x}}, nil
+	case []byte:
+		return &Value{Kind: &Value_BytesValue{BytesValue: x}}, nil
+	case time.Time:
+		return &Value{Kind: &Value_TimeValue{TimeValue: timestamppb.New(x)}}, nil
+	case gproto.Message:
+		a, err := anypb.New(x)
+		if err != nil {
+			return nil, &ValueError{Type: fmt.Sprintf("%T", v), Err: err}
+		}
+		return &Value{Kind: &Value_MessageValue{MessageValue: a}}, nil
+	}
+	c, ok := registry.Load().byType[reflect.TypeOf(v)]
+	if !ok {
+		return nil, &ValueError{Type: fmt.Sprintf("%T", v), Err: ErrUnsupportedType}
+	}
+	data, err := c.encode(v)
+	if err != nil {
+		return nil, &ValueError{Type: fmt.Sprintf("%T (codec %q)", v, c.name), Err: err}
+	}
+	return &Value{Kind: &Value_CustomValue{CustomValue: &Custom{Codec: c.name, Data: data}}}, nil
+}
+
+// DecodeValue turns a Value back into a tuple field value.
+func DecodeValue(v *Value) (any, error) {
+	switch k := v.GetKind().(type) {
+	case *Value_Null:
+		return nil, nil
+	case *Value_StringValue:
+		return string(k.StringValue), nil
+	case *Value_IntValue:
+		return k.IntValue, nil
+	case *Value_DoubleValue:
+		return k.DoubleValue, nil
+	case *Value_BoolValue:
+		return k.BoolValue, nil
+	case *Value_BytesValue:
+		if k.BytesValue == nil {
+			return []byte{}, nil
+		}
+		return k.BytesValue, nil
+	case *Value_TimeValue:
+		return k.TimeValue.AsTime(), nil
+	case *Value_MessageValue:
+		m, err := k.MessageValue.UnmarshalNew()
+		if err != nil {
+			return nil, &ValueError{Type: k.MessageValue.GetTypeUrl(), Err: fmt.Errorf("%w: %v", ErrUnknownMessageType, err)}
+		}
+		return m, nil
+	case *Value_CustomValue:
+		name := k.CustomValue.GetCodec()
+		c, ok := registry.Load().byName[name]
+		if !ok {
+			return nil, &ValueError{Type: fmt.Sprintf("custom %q", name), Err: ErrUnknownCodec}
+		}
+		x, err := c.decode(k.CustomValue.GetData())
+		if err != nil {
+			return nil, &ValueError{Type: fmt.Sprintf("custom %q", name), Err: err}
+		}
+		return x, nil
+	}
+	return nil, &ValueError{Type: "<empty>", Err: ErrEmptyValue}
+}
+
+// EncodeValues encodes a tuple's values; the error names the position.
+func EncodeValues(vals []any) ([]*Value, error) {
+	out := make([]*Value, len(vals))
+	for i, v := range vals {
+		e, err := EncodeValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("value %d: %w", i, err)
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// DecodeValues decodes a tuple's values; the error names the position.
+func DecodeValues(vals []*Value) ([]any, error) {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		d, err := DecodeValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("value %d: %w", i, err)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
