@@ -9,6 +9,7 @@ import (
 	"time"
 
 	gproto "google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -23,8 +24,12 @@ var (
 	// ErrUnknownMessageType means a proto.Message value whose type is not
 	// linked into this binary.
 	ErrUnknownMessageType = errors.New("message type not linked into this binary")
-	// ErrEmptyValue means a Value with no kind set.
-	ErrEmptyValue = errors.New("value has no kind")
+	// ErrTimeOutOfRange means a time.Time outside the years 1 to 9999, the
+	// range of google.protobuf.Timestamp.
+	ErrTimeOutOfRange = errors.New("time outside the years 1 to 9999 that a protobuf Timestamp carries")
+	// ErrMalformedValue means a Value that EncodeValue never produces: no
+	// kind set, null set to false, or an invalid Timestamp.
+	ErrMalformedValue = errors.New("malformed value")
 	// ErrDuplicateCodec means RegisterCodec was called twice for one name or type.
 	ErrDuplicateCodec = errors.New("codec already registered")
 )
@@ -63,17 +68,40 @@ func init() {
 	registry.Store(&codecRegistry{byType: map[reflect.Type]*customCodec{}, byName: map[string]*customCodec{}})
 }
 
+// builtinTypes are carried by EncodeValue itself; a codec for one of them
+// would never be used.
+var builtinTypes = map[reflect.Type]bool{
+	reflect.TypeFor[string]():    true,
+	reflect.TypeFor[int64]():     true,
+	reflect.TypeFor[int]():       true,
+	reflect.TypeFor[float64]():   true,
+	reflect.TypeFor[bool]():      true,
+	reflect.TypeFor[[]byte]():    true,
+	reflect.TypeFor[time.Time](): true,
+}
+
 // RegisterCodec registers a codec for values of type T under a name that
 // travels with each value. Every node that may receive such values must
-// register the same name. It is safe to call concurrently with encoding.
+// register the same name for the same type. T must be a concrete type that
+// the codec does not already carry (not an interface, a built-in type or a
+// proto.Message). It is safe to call concurrently with encoding; a panic in
+// encode or decode becomes an error naming the codec.
 func RegisterCodec[T any](name string, encode func(T) ([]byte, error), decode func([]byte) (T, error)) error {
+	typ := reflect.TypeFor[T]()
 	if name == "" {
-		return errors.New("proto.RegisterCodec: empty codec name")
+		return fmt.Errorf("proto.RegisterCodec for type %s: empty codec name", typ)
 	}
 	if encode == nil || decode == nil {
 		return fmt.Errorf("proto.RegisterCodec %q: nil encode or decode", name)
 	}
-	typ := reflect.TypeFor[T]()
+	switch {
+	case typ.Kind() == reflect.Interface:
+		return fmt.Errorf("proto.RegisterCodec %q: type %s is an interface; register a concrete type", name, typ)
+	case builtinTypes[typ]:
+		return fmt.Errorf("proto.RegisterCodec %q: type %s is carried without a codec", name, typ)
+	case typ.Implements(reflect.TypeFor[gproto.Message]()):
+		return fmt.Errorf("proto.RegisterCodec %q: type %s is a proto.Message, carried without a codec", name, typ)
+	}
 	registerMu.Lock()
 	defer registerMu.Unlock()
 	old := registry.Load()
@@ -84,9 +112,15 @@ func RegisterCodec[T any](name string, encode func(T) ([]byte, error), decode fu
 		return fmt.Errorf("proto.RegisterCodec %q: %w for type %s (as %q)", name, ErrDuplicateCodec, typ, c.name)
 	}
 	c := &customCodec{
-		name:   name,
-		encode: func(v any) ([]byte, error) { return encode(v.(T)) },
-		decode: func(b []byte) (any, error) { return decode(b) },
+		name: name,
+		encode: func(v any) (data []byte, err error) {
+			defer recoverCodec(name, "encode", &err)
+			return encode(v.(T))
+		},
+		decode: func(b []byte) (v any, err error) {
+			defer recoverCodec(name, "decode", &err)
+			return decode(b)
+		},
 	}
 	next := &codecRegistry{byType: make(map[reflect.Type]*customCodec, len(old.byType)+1), byName: make(map[string]*customCodec, len(old.byName)+1)}
 	for k, v := range old.byType {
@@ -100,12 +134,36 @@ func RegisterCodec[T any](name string, encode func(T) ([]byte, error), decode fu
 	return nil
 }
 
+// recoverCodec turns a panic in a user's codec into an error: decode runs
+// on bytes from another node, which must not crash this one.
+func recoverCodec(name, op string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("codec %q panicked in %s: %v", name, op, r)
+	}
+}
+
+// Timestamp's range in Unix seconds: 0001-01-01T00:00:00Z to
+// 9999-12-31T23:59:59Z. Other languages cannot read times outside it.
+const (
+	minTimestampSeconds = -62135596800
+	maxTimestampSeconds = 253402300799
+)
+
+func checkTime(t time.Time) error {
+	if s := t.Unix(); s < minTimestampSeconds || s > maxTimestampSeconds {
+		return &ValueError{Type: "time.Time", Err: fmt.Errorf("%v: %w", t, ErrTimeOutOfRange)}
+	}
+	return nil
+}
+
 // CheckValue reports whether v can be encoded. It does not allocate for the
 // built-in types; the runtime calls it for every emitted value.
 func CheckValue(v any) error {
-	switch v.(type) {
-	case nil, string, int64, int, float64, bool, []byte, time.Time, gproto.Message:
+	switch x := v.(type) {
+	case nil, string, int64, int, float64, bool, []byte, gproto.Message:
 		return nil
+	case time.Time:
+		return checkTime(x)
 	}
 	if _, ok := registry.Load().byType[reflect.TypeOf(v)]; ok {
 		return nil
@@ -131,6 +189,9 @@ func EncodeValue(v any) (*Value, error) {
 	case []byte:
 		return &Value{Kind: &Value_BytesValue{BytesValue: x}}, nil
 	case time.Time:
+		if err := checkTime(x); err != nil {
+			return nil, err
+		}
 		return &Value{Kind: &Value_TimeValue{TimeValue: timestamppb.New(x)}}, nil
 	case gproto.Message:
 		a, err := anypb.New(x)
@@ -150,10 +211,14 @@ func EncodeValue(v any) (*Value, error) {
 	return &Value{Kind: &Value_CustomValue{CustomValue: &Custom{Codec: c.name, Data: data}}}, nil
 }
 
-// DecodeValue turns a Value back into a tuple field value.
+// DecodeValue turns a Value back into a tuple field value. It is strict:
+// anything EncodeValue would not have produced is ErrMalformedValue.
 func DecodeValue(v *Value) (any, error) {
 	switch k := v.GetKind().(type) {
 	case *Value_Null:
+		if !k.Null {
+			return nil, &ValueError{Type: "null", Err: fmt.Errorf("%w: null is false", ErrMalformedValue)}
+		}
 		return nil, nil
 	case *Value_StringValue:
 		return string(k.StringValue), nil
@@ -169,11 +234,17 @@ func DecodeValue(v *Value) (any, error) {
 		}
 		return k.BytesValue, nil
 	case *Value_TimeValue:
+		if err := k.TimeValue.CheckValid(); err != nil {
+			return nil, &ValueError{Type: "time.Time", Err: fmt.Errorf("%w: %v", ErrMalformedValue, err)}
+		}
 		return k.TimeValue.AsTime(), nil
 	case *Value_MessageValue:
 		m, err := k.MessageValue.UnmarshalNew()
+		if errors.Is(err, protoregistry.NotFound) {
+			err = ErrUnknownMessageType
+		}
 		if err != nil {
-			return nil, &ValueError{Type: k.MessageValue.GetTypeUrl(), Err: fmt.Errorf("%w: %v", ErrUnknownMessageType, err)}
+			return nil, &ValueError{Type: fmt.Sprintf("message %q", k.MessageValue.GetTypeUrl()), Err: err}
 		}
 		return m, nil
 	case *Value_CustomValue:
@@ -188,7 +259,7 @@ func DecodeValue(v *Value) (any, error) {
 		}
 		return x, nil
 	}
-	return nil, &ValueError{Type: "<empty>", Err: ErrEmptyValue}
+	return nil, &ValueError{Type: "<none>", Err: fmt.Errorf("%w: no kind set", ErrMalformedValue)}
 }
 
 // EncodeValues encodes a tuple's values; the error names the position.

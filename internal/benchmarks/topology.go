@@ -30,6 +30,7 @@ var keys = func() []string {
 
 func topologySuite(d time.Duration) ([]result, error) {
 	base := channelPipeline(d)
+	perTuple := channelPerTuplePipeline(d)
 	acked, err := squallPipeline(d, false)
 	if err != nil {
 		return nil, err
@@ -44,6 +45,8 @@ func topologySuite(d time.Duration) ([]result, error) {
 	}
 	return []result{
 		{name: "channels-baseline", value: base, unit: "tuples/s"},
+		{name: "channels-per-tuple", value: perTuple, unit: "tuples/s"},
+		{name: "acking-vs-per-tuple-channels", value: acked, unit: "tuples/s", baseline: "channels-per-tuple"},
 		{name: "topology-acking", value: acked, unit: "tuples/s", baseline: "channels-baseline", target: 0.5},
 		{name: "topology-no-acking", value: unacked, unit: "tuples/s", baseline: "channels-baseline"},
 		{name: "acking-vs-no-acking", value: acked, unit: "tuples/s", baseline: "topology-no-acking", target: 0.6},
@@ -127,6 +130,68 @@ func channelPipeline(d time.Duration) float64 {
 		}
 	}()
 	time.Sleep(d / 5) // warm up
+	start, n0 := time.Now(), done.Load()
+	time.Sleep(d)
+	rate := float64(done.Load()-n0) / time.Since(start).Seconds()
+	close(stop)
+	aWG.Wait()
+	for _, c := range bIn {
+		close(c)
+	}
+	wg.Wait()
+	return rate
+}
+
+// channelPipeline's shape with one channel send per tuple: how a
+// goroutine-and-channel pipeline is usually written by hand.
+func channelPerTuplePipeline(d time.Duration) float64 {
+	type item struct {
+		id  int64
+		key string
+	}
+	const width = 2
+	aIn := make([]chan item, width)
+	bIn := make([]chan item, width)
+	for i := range aIn {
+		aIn[i] = make(chan item, 1024)
+		bIn[i] = make(chan item, 1024)
+	}
+	var done atomic.Int64
+	var wg, aWG sync.WaitGroup
+	stop := make(chan struct{})
+	for i := 0; i < width; i++ {
+		wg.Add(1)
+		go func(in chan item) {
+			defer wg.Done()
+			counts := make(map[string]int64)
+			for it := range in {
+				counts[it.key]++
+				done.Add(1)
+			}
+		}(bIn[i])
+		aWG.Add(1)
+		go func(in chan item) {
+			defer aWG.Done()
+			for it := range in {
+				bIn[fnv(it.key)%width] <- it
+			}
+		}(aIn[i])
+	}
+	go func() {
+		var id int64
+		for {
+			id++
+			select {
+			case aIn[id%width] <- item{id: id, key: keys[id%numKeys]}:
+			case <-stop:
+				for _, c := range aIn {
+					close(c)
+				}
+				return
+			}
+		}
+	}()
+	time.Sleep(d / 5)
 	start, n0 := time.Now(), done.Load()
 	time.Sleep(d)
 	rate := float64(done.Load()-n0) / time.Since(start).Seconds()
