@@ -1,0 +1,141 @@
+package actors
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/squall-stream/squall/proto"
+	"github.com/squall-stream/squall/topology"
+	gproto "google.golang.org/protobuf/proto"
+)
+
+func wireTopology(t *testing.T) *topology.Topology {
+	t.Helper()
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(0)} }, 2)
+	b.SetBolt("sink", func() topology.Bolt { return &swallower{} }, 2).FieldsGrouping("spout", "key")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+func TestTupleBatchSurvivesTheWire(t *testing.T) {
+	topo := wireTopology(t)
+	spoutTask := topo.Tasks("spout")[1]
+	org := &topology.Origin{Source: topology.Source{Component: "spout", Stream: topology.DefaultStream, Task: spoutTask}, Fields: topology.NewFields("id", "key")}
+	in := &tupleBatch{from: spoutTask, tuples: make([]topology.Tuple, 3)}
+	in.tuples[0].Init(org, topology.Values{int64(1), "北京"}, nil)
+	in.tuples[1].InitAnchored(org, topology.Values{int64(2), "k"}, 11, 22)
+	in.tuples[2].Init(org, topology.Values{int64(3), "k"}, []topology.Anchor{{Root: 1, Edge: 2}, {Root: 3, Edge: 4}})
+
+	w, err := encodeTupleBatch("orders", topo.Tasks("sink")[0], in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := gproto.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back proto.TupleBatch
+	if err := gproto.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	out, err := decodeTupleBatch(&back, newOriginTable(topo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.from != spoutTask || len(out.tuples) != 3 {
+		t.Fatalf("decoded batch from %d with %d tuples", out.from, len(out.tuples))
+	}
+	for i := range in.tuples {
+		a, b := &in.tuples[i], &out.tuples[i]
+		if !reflect.DeepEqual(a.Values(), b.Values()) || a.Source() != b.Source() || !reflect.DeepEqual(a.Fields(), b.Fields()) {
+			t.Errorf("tuple %d: %v became %v", i, a, b)
+		}
+		if len(a.Anchors()) != len(b.Anchors()) || (len(a.Anchors()) > 0 && !reflect.DeepEqual(a.Anchors(), b.Anchors())) {
+			t.Errorf("tuple %d anchors %v became %v", i, a.Anchors(), b.Anchors())
+		}
+	}
+}
+
+func TestDecodingRefusesBatchesThatDoNotFitTheTopology(t *testing.T) {
+	topo := wireTopology(t)
+	origins := newOriginTable(topo)
+	vals, _ := proto.EncodeValues([]any{int64(1), "k"})
+	for name, c := range map[string]struct {
+		w    *proto.TupleBatch
+		want string
+	}{
+		"unknown task":   {&proto.TupleBatch{Tuples: []*proto.Tuple{{SourceTask: 99, Stream: "default", Values: vals}}}, "unknown source task 99"},
+		"unknown stream": {&proto.TupleBatch{Tuples: []*proto.Tuple{{SourceTask: int32(topo.Tasks("spout")[0]), Stream: "nope", Values: vals}}}, `no stream "nope"`},
+		"field count":    {&proto.TupleBatch{Tuples: []*proto.Tuple{{SourceTask: int32(topo.Tasks("spout")[0]), Stream: "default", Values: vals[:1]}}}, "1 values for fields"},
+	} {
+		if _, err := decodeTupleBatch(c.w, origins); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error containing %q", name, err, c.want)
+		}
+	}
+}
+
+func TestAckAndTreeDoneBatchesSurviveTheWire(t *testing.T) {
+	in := &ackBatch{ops: []ackOp{{kind: opInit, root: 1, val: 2, spoutTask: 3}, {kind: opAck, root: 4, val: 5}, {kind: opFail, root: 6}}}
+	out, err := decodeAckBatch(encodeAckBatch("t", 0, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in.ops, out.ops) {
+		t.Fatalf("ack ops %v became %v", in.ops, out.ops)
+	}
+	if _, err := decodeAckBatch(&proto.AckBatch{Ops: []*proto.AckOp{{Kind: proto.AckOp_KIND_UNSPECIFIED}}}); err == nil {
+		t.Fatal("an ack op of no kind decoded")
+	}
+	done := &treeDoneBatch{done: []treeDone{{root: 7, failed: true}, {root: 8}}}
+	if back := decodeTreeDoneBatch(encodeTreeDoneBatch("t", 3, done)); !reflect.DeepEqual(done.done, back.done) {
+		t.Fatalf("tree done %v became %v", done.done, back.done)
+	}
+}
+
+func BenchmarkTupleBatchWireRoundTrip(b *testing.B) {
+	b.ReportAllocs()
+	topo := wireTopologyB(b)
+	task := topo.Tasks("spout")[0]
+	org := &topology.Origin{Source: topology.Source{Component: "spout", Stream: topology.DefaultStream, Task: task}, Fields: topology.NewFields("id", "key")}
+	in := &tupleBatch{from: task, tuples: make([]topology.Tuple, 256)}
+	for i := range in.tuples {
+		in.tuples[i].InitAnchored(org, topology.Values{int64(i), "key-" + itoa(i%1024)}, uint64(i+1), uint64(i+7))
+	}
+	origins := newOriginTable(topo)
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		w, err := encodeTupleBatch("t", 1, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw, err := gproto.Marshal(w)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var back proto.TupleBatch
+		if err := gproto.Unmarshal(raw, &back); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := decodeTupleBatch(&back, origins); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*256)/time.Since(start).Seconds(), "tuples/s")
+}
+
+func wireTopologyB(b *testing.B) *topology.Topology {
+	bl := topology.NewBuilder()
+	bl.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(0)} }, 2)
+	bl.SetBolt("sink", func() topology.Bolt { return &swallower{} }, 2).FieldsGrouping("spout", "key")
+	topo, err := bl.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return topo
+}
