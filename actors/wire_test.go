@@ -11,7 +11,7 @@ import (
 	gproto "google.golang.org/protobuf/proto"
 )
 
-func wireTopology(t *testing.T) *topology.Topology {
+func wireTopology(t testing.TB) *topology.Topology {
 	t.Helper()
 	b := topology.NewBuilder()
 	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(0)} }, 2)
@@ -100,7 +100,7 @@ func TestAckAndTreeDoneBatchesSurviveTheWire(t *testing.T) {
 
 func BenchmarkTupleBatchWireRoundTrip(b *testing.B) {
 	b.ReportAllocs()
-	topo := wireTopologyB(b)
+	topo := wireTopology(b)
 	task := topo.Tasks("spout")[0]
 	org := &topology.Origin{Source: topology.Source{Component: "spout", Stream: topology.DefaultStream, Task: task}, Fields: topology.NewFields("id", "key")}
 	in := &tupleBatch{from: task, tuples: make([]topology.Tuple, 256)}
@@ -127,15 +127,4 @@ func BenchmarkTupleBatchWireRoundTrip(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*256)/time.Since(start).Seconds(), "tuples/s")
-}
-
-func wireTopologyB(b *testing.B) *topology.Topology {
-	bl := topology.NewBuilder()
-	bl.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(0)} }, 2)
-	bl.SetBolt("sink", func() topology.Bolt { return &swallower{} }, 2).FieldsGrouping("spout", "key")
-	topo, err := bl.Build()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return topo
 }

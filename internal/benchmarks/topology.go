@@ -129,10 +129,7 @@ func channelPipeline(d time.Duration) float64 {
 			next = (next + 1) % width
 		}
 	}()
-	time.Sleep(d / 5) // warm up
-	start, n0 := time.Now(), done.Load()
-	time.Sleep(d)
-	rate := float64(done.Load()-n0) / time.Since(start).Seconds()
+	rate := measureRate(d, &done)
 	close(stop)
 	aWG.Wait()
 	for _, c := range bIn {
@@ -191,10 +188,7 @@ func channelPerTuplePipeline(d time.Duration) float64 {
 			}
 		}
 	}()
-	time.Sleep(d / 5)
-	start, n0 := time.Now(), done.Load()
-	time.Sleep(d)
-	rate := float64(done.Load()-n0) / time.Since(start).Seconds()
+	rate := measureRate(d, &done)
 	close(stop)
 	aWG.Wait()
 	for _, c := range bIn {
@@ -202,6 +196,14 @@ func channelPerTuplePipeline(d time.Duration) float64 {
 	}
 	wg.Wait()
 	return rate
+}
+
+// measureRate warms up for d/5, then returns how fast count grew over d.
+func measureRate(d time.Duration, count *atomic.Int64) float64 {
+	time.Sleep(d / 5)
+	start, n0 := time.Now(), count.Load()
+	time.Sleep(d)
+	return float64(count.Load()-n0) / time.Since(start).Seconds()
 }
 
 func fnv(s string) uint64 {
@@ -285,10 +287,7 @@ func squallPipeline(d time.Duration, noAcking bool) (float64, error) {
 	if noAcking {
 		done = &counted
 	}
-	time.Sleep(d / 5)
-	start, n0 := time.Now(), done.Load()
-	time.Sleep(d)
-	return float64(done.Load()-n0) / time.Since(start).Seconds(), nil
+	return measureRate(d, done), nil
 }
 
 // swallowBolt never acks, so every tree it gets stays pending.
