@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/proto"
 )
 
 // ackerEntry is the acker's state for one pending tree: Storm's ackVal, the
@@ -48,6 +49,16 @@ func (a *ackerActor) Receive(c actor.Context) {
 			s.apply(op)
 		}
 		putAckBatch(m)
+	case *proto.AckBatch:
+		b, err := decodeAckBatch(m)
+		if err != nil {
+			s.rt.log.Error("refused an ack batch", "acker", s.index, "err", err)
+			return
+		}
+		for _, op := range b.ops {
+			s.apply(op)
+		}
+		putAckBatch(b)
 	case sweep:
 		s.sweep()
 	case probe:
@@ -98,7 +109,7 @@ func (a *ackerState) done(root uint64, spoutTask int32, failed bool) {
 }
 
 func (a *ackerState) ship(spoutTask int32) {
-	a.rt.send(a.rt.pids[spoutTask], a.out[spoutTask])
+	a.rt.sendDone(int(spoutTask), a.out[spoutTask])
 	delete(a.out, spoutTask)
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -45,8 +46,14 @@ func (a *boltActor) Receive(c actor.Context) {
 		t.prepare()
 	case *tupleBatch:
 		t.inbox = append(t.inbox, m)
+	case *proto.TupleBatch:
+		if b, ok := t.fromWire(m); ok {
+			t.inbox = append(t.inbox, b)
+		}
 	case *credit:
 		t.out.credit(m.from, m.n)
+	case *proto.Credit:
+		t.out.credit(int(m.GetFromTask()), int(m.GetBatches()))
 	case tick:
 		if !t.tickQueued {
 			t.tickQueued = true
@@ -103,7 +110,7 @@ func (t *boltTask) drain() {
 		t.pos = 0
 		if b.from != 0 {
 			t.counters.queued.Add(-int64(len(b.tuples)))
-			t.rt.send(t.rt.pids[b.from], &credit{from: t.id, n: 1})
+			t.rt.sendCredit(b.from, &credit{from: t.id, n: 1})
 		} else {
 			t.tickQueued = false
 		}

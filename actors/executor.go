@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -62,6 +63,7 @@ type executor struct {
 	counters taskCounters
 	local    localCounts
 	scratch  []int
+	origins  *originTable // made on the first batch from another node
 }
 
 func newExecutor(rt *topologyRuntime, id int, comp *topology.ComponentSpec) (*executor, error) {
@@ -157,6 +159,28 @@ func (e *executor) targets(stream string, values topology.Values, direct int) (*
 func (e *executor) reportError(err error) {
 	e.counters.errors.Add(1)
 	e.log.Error("task reported an error", "err", err)
+}
+
+// fromWire decodes a tuple batch from a task on another node, refusing one
+// that is not for this topology and task. A refused batch is logged and
+// dropped: its tuples time out and their spouts replay them.
+func (e *executor) fromWire(w *proto.TupleBatch) (*tupleBatch, bool) {
+	if w.GetTopology() != e.rt.conf.Name || int(w.GetDestTask()) != e.id {
+		e.counters.errors.Add(1)
+		e.log.Error("refused a tuple batch for another topology or task", "batch_topology", w.GetTopology(), "batch_task", w.GetDestTask(), "sender", w.GetSenderTask())
+		return nil, false
+	}
+	if e.origins == nil {
+		e.origins = newOriginTable(e.rt.topo)
+	}
+	b, err := decodeTupleBatch(w, e.origins)
+	if err != nil {
+		e.counters.errors.Add(1)
+		e.log.Error("refused a tuple batch that does not fit the topology", "sender", w.GetSenderTask(), "err", err)
+		return nil, false
+	}
+	e.counters.queued.Add(int64(len(b.tuples)))
+	return b, true
 }
 
 // idle reports whether no message waits in the task's mailbox.

@@ -29,6 +29,7 @@ type LocalTopology struct {
 	bolts      []*boltTask
 	spoutTasks []*spoutTask
 	ackers     []*ackerState
+	ownSystem  bool // RunLocal's own actor system, shut down with the topology
 }
 
 // taskSpawn is one actor for the supervisor to spawn.
@@ -61,41 +62,81 @@ func (supervisorActor) Receive(c actor.Context) {
 // Kill or Shutdown is called; then every spout is closed and every bolt
 // cleaned up.
 func RunLocal(ctx context.Context, topo *topology.Topology, conf topology.Config) (*LocalTopology, error) {
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler) // squall logs crashes itself, with component and task
+	}))
+	l, err := start(ctx, system, topo, conf, Placement{}, true)
+	if err != nil {
+		system.Shutdown()
+		return nil, err
+	}
+	return l, nil
+}
+
+// RunOn starts this node's share of a topology in an actor system with
+// protoactor remote started at placement.Self; the other nodes run the rest
+// with the same placement. Tuples, acks and credits to tasks on other nodes
+// travel in their wire form (package proto). The returned handle's Activate,
+// Deactivate, Kill and Metrics act on this node's tasks only.
+func RunOn(ctx context.Context, system *actor.ActorSystem, topo *topology.Topology, conf topology.Config, placement Placement) (*LocalTopology, error) {
+	if placement.Self == "" {
+		return nil, errors.New("actors.RunOn: placement has no Self address")
+	}
+	return start(ctx, system, topo, conf, placement, false)
+}
+
+func start(ctx context.Context, system *actor.ActorSystem, topo *topology.Topology, conf topology.Config, placement Placement, ownSystem bool) (*LocalTopology, error) {
 	if topo == nil {
 		return nil, errors.New("actors: nil topology")
 	}
 	conf = conf.Defaults()
-	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.DiscardHandler) // squall logs crashes itself, with component and task
-	}))
+	ackers := placement.Ackers
+	if len(ackers) == 0 {
+		ackers = make([]string, conf.Ackers)
+		for i := range ackers {
+			ackers[i] = placement.Self
+		}
+	}
+	n := topo.NumTasks() + 1
 	rt := &topologyRuntime{
-		conf:   conf,
-		topo:   topo,
-		system: system,
-		log:    conf.Logger.With("topology", conf.Name),
-		pids:   make([]*actor.PID, topo.NumTasks()+1),
-		tasks:  make([]*executor, topo.NumTasks()+1),
-		ackers: make([]*actor.PID, conf.Ackers),
-		cycles: findCycleEdges(topo),
-		local:  func(int) bool { return true },
+		conf:        conf,
+		topo:        topo,
+		system:      system,
+		log:         conf.Logger.With("topology", conf.Name),
+		pids:        make([]*actor.PID, n),
+		tasks:       make([]*executor, n),
+		remote:      make([]bool, n),
+		ackers:      make([]*actor.PID, len(ackers)),
+		ackerRemote: make([]bool, len(ackers)),
+		cycles:      findCycleEdges(topo),
+		local:       func(task int) bool { return placement.isLocal(placement.taskAddr(task)) },
 	}
 	if conf.DisableAcking {
-		rt.ackers = nil
+		rt.ackers, rt.ackerRemote, ackers = nil, nil, nil
 	}
-	l := &LocalTopology{rt: rt, stopTimers: make(chan struct{}), done: make(chan struct{})}
+	l := &LocalTopology{rt: rt, stopTimers: make(chan struct{}), done: make(chan struct{}), ownSystem: ownSystem}
 	l.window.at = time.Now()
 
 	// Backoff grows with each crash inside the window and starts over after
 	// a quiet window.
 	strategy := actor.NewExponentialBackoffStrategy(10*conf.RestartBackoff, conf.RestartBackoff)
-	l.supervisor = system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return supervisorActor{} }, actor.WithSupervisor(strategy)))
+	supervisor, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return supervisorActor{} }, actor.WithSupervisor(strategy)), conf.Name)
+	if err != nil {
+		return nil, fmt.Errorf("start topology %q: %w", conf.Name, err)
+	}
+	l.supervisor = supervisor
 
 	var specs []taskSpawn
-	for i := range rt.ackers {
+	for i, addr := range ackers {
+		name := fmt.Sprintf("acker-%d", i)
+		if !placement.isLocal(addr) {
+			rt.ackers[i], rt.ackerRemote[i] = pidOf(addr, conf.Name, name), true
+			continue
+		}
 		s := newAckerState(rt, i)
 		l.ackers = append(l.ackers, s)
 		specs = append(specs, taskSpawn{
-			name:  fmt.Sprintf("acker-%d", i),
+			name:  name,
 			props: actor.PropsFromProducer(func() actor.Actor { return &ackerActor{s: s} }, actor.WithMailbox(s.mailboxProducer)),
 			pid:   &rt.ackers[i],
 		})
@@ -103,11 +144,15 @@ func RunLocal(ctx context.Context, topo *topology.Topology, conf topology.Config
 	for _, c := range topo.Components() {
 		for _, id := range topo.Tasks(c.ID) {
 			name := fmt.Sprintf("%s-%d", c.ID, id)
+			if addr := placement.taskAddr(id); !placement.isLocal(addr) {
+				rt.pids[id], rt.remote[id] = pidOf(addr, conf.Name, name), true
+				continue
+			}
 			var props *actor.Props
 			if c.IsSpout() {
 				t, err := newSpoutTask(rt, id, c)
 				if err != nil {
-					system.Shutdown()
+					system.Root.Stop(supervisor)
 					return nil, err
 				}
 				l.spoutTasks = append(l.spoutTasks, t)
@@ -116,7 +161,7 @@ func RunLocal(ctx context.Context, topo *topology.Topology, conf topology.Config
 			} else {
 				t, err := newBoltTask(rt, id, c)
 				if err != nil {
-					system.Shutdown()
+					system.Root.Stop(supervisor)
 					return nil, err
 				}
 				l.bolts = append(l.bolts, t)
@@ -179,7 +224,9 @@ func (l *LocalTopology) startTimers() {
 			continue
 		}
 		for _, id := range rt.topo.Tasks(c.ID) {
-			ticks[freq] = append(ticks[freq], rt.pids[id])
+			if !rt.remote[id] {
+				ticks[freq] = append(ticks[freq], rt.pids[id])
+			}
 		}
 	}
 	for freq, pids := range ticks {
@@ -189,7 +236,13 @@ func (l *LocalTopology) startTimers() {
 		// Sweeping a quarter of the timeout fails a tree at most 25% late.
 		interval := min(rt.conf.MessageTimeout/4, time.Second)
 		every(interval, func() []*actor.PID { return l.spouts }, sweep{})
-		every(rt.conf.MessageTimeout/2, func() []*actor.PID { return rt.ackers }, sweep{})
+		var ackers []*actor.PID
+		for i, pid := range rt.ackers {
+			if !rt.ackerRemote[i] {
+				ackers = append(ackers, pid)
+			}
+		}
+		every(rt.conf.MessageTimeout/2, func() []*actor.PID { return ackers }, sweep{})
 	}
 }
 
@@ -251,7 +304,9 @@ func (l *LocalTopology) Shutdown() {
 		if err := l.rt.system.Root.StopFuture(l.supervisor).Wait(); err != nil {
 			l.rt.log.Warn("stopping the topology timed out", "err", err)
 		}
-		l.rt.system.Shutdown()
+		if l.ownSystem {
+			l.rt.system.Shutdown()
+		}
 		close(l.done)
 	})
 }

@@ -91,8 +91,7 @@ func (o *outbox) ship(target int) {
 
 func (o *outbox) send(target int, b *tupleBatch) {
 	o.outstanding[target]++
-	o.rt.tasks[target].counters.queued.Add(int64(len(b.tuples)))
-	o.rt.send(o.rt.pids[target], b)
+	o.rt.sendBatch(target, b)
 }
 
 // credit records that target executed n of this task's batches and sends
@@ -137,7 +136,7 @@ func (o *outbox) ack(op ackOp) {
 }
 
 func (o *outbox) shipAcks(i int) {
-	o.rt.send(o.rt.ackers[i], o.acks[i])
+	o.rt.sendAcks(i, o.acks[i])
 	o.acks[i] = nil
 }
 

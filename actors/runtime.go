@@ -15,8 +15,11 @@ type topologyRuntime struct {
 	system *actor.ActorSystem
 	log    *slog.Logger
 	pids   []*actor.PID // by task id
-	tasks  []*executor  // by task id
+	tasks  []*executor  // by task id; nil for tasks on other nodes
 	ackers []*actor.PID
+	// remote and ackerRemote mark the tasks and ackers on other nodes.
+	remote      []bool
+	ackerRemote []bool
 	// cycles[src][dst] is true when an edge from component src to dst
 	// closes a cycle of the topology.
 	cycles map[string]map[string]bool

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -57,8 +58,17 @@ func (a *spoutActor) Receive(c actor.Context) {
 			t.treeDone(d.root, d.failed, now)
 		}
 		putTreeDoneBatch(m)
+	case *proto.TreeDoneBatch:
+		b := decodeTreeDoneBatch(m)
+		now := time.Now().UnixNano()
+		for _, d := range b.done {
+			t.treeDone(d.root, d.failed, now)
+		}
+		putTreeDoneBatch(b)
 	case *credit:
 		t.out.credit(m.from, m.n)
+	case *proto.Credit:
+		t.out.credit(int(m.GetFromTask()), int(m.GetBatches()))
 	case sweep:
 		t.expire()
 	case activate:

@@ -97,6 +97,10 @@ var (
 	fromWireKind = map[proto.AckOp_Kind]uint8{proto.AckOp_INIT: opInit, proto.AckOp_ACK: opAck, proto.AckOp_FAIL: opFail}
 )
 
+func encodeCredit(topo string, target int, c *credit) *proto.Credit {
+	return &proto.Credit{Topology: topo, FromTask: int32(c.from), ToTask: int32(target), Batches: int32(c.n)}
+}
+
 func encodeAckBatch(topo string, acker int, b *ackBatch) *proto.AckBatch {
 	out := &proto.AckBatch{Topology: topo, AckerTask: int32(acker), Ops: make([]*proto.AckOp, len(b.ops))}
 	for i, op := range b.ops {
