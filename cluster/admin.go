@@ -1,0 +1,211 @@
+package cluster
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// Errors of the admin operations.
+var (
+	// ErrExists means a submission under a name that is already running.
+	ErrExists = errors.New("topology already submitted")
+	// ErrUnknownTopology means an operation on a name that is not submitted.
+	ErrUnknownTopology = errors.New("no such topology submitted")
+)
+
+// Admin changes what the cluster runs, through ZooKeeper: the Go API behind
+// `squall submit|list|kill|activate|deactivate|rebalance`.
+type Admin struct {
+	zk *zkClient
+}
+
+// NewAdmin connects to ZooKeeper.
+func NewAdmin(opts ZKOptions) (*Admin, error) {
+	c, _, err := dialZK(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.ensureDirs(); err != nil {
+		c.close()
+		return nil, err
+	}
+	return &Admin{zk: c}, nil
+}
+
+// Close ends the ZooKeeper session.
+func (a *Admin) Close() { a.zk.close() }
+
+// SubmitOptions are a submission's settings.
+type SubmitOptions struct {
+	// Workers is how many nodes to spread over; 0 means all live nodes.
+	Workers int
+	// Settings are handed to the topology's factory and its tasks.
+	Settings map[string]string
+}
+
+// Submit starts a registered topology on the cluster: the leader assigns
+// its tasks and the nodes start them. The name must be registered in this
+// binary (and so in the nodes', which run the same one).
+func (a *Admin) Submit(name string, opts SubmitOptions) error {
+	rec := &TopologyRecord{Name: name, Status: StatusActive, Workers: opts.Workers, Settings: opts.Settings, Submitted: time.Now().UTC(), Version: 1}
+	if _, _, err := build(rec); err != nil {
+		return err
+	}
+	var old TopologyRecord
+	if _, ok, err := a.zk.getJSON(a.zk.l.topology(name), &old); err != nil {
+		return err
+	} else if ok {
+		return fmt.Errorf("submit %q: %w (status %s)", name, ErrExists, old.Status)
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if _, err := a.zk.conn.Create(a.zk.l.topology(name), data, 0, a.zk.acl); err != nil {
+		if errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("submit %q: %w", name, ErrExists)
+		}
+		return fmt.Errorf("submit %q: %w", name, err)
+	}
+	return nil
+}
+
+// TopologySummary is one row of List.
+type TopologySummary struct {
+	TopologyRecord
+	// Nodes run the topology's tasks, by the current assignment.
+	Nodes []string
+	// Tasks is the number of tasks assigned.
+	Tasks int
+}
+
+// List returns the submitted topologies, by name.
+func (a *Admin) List() ([]TopologySummary, error) {
+	names, _, err := a.zk.conn.Children(a.zk.l.topologies())
+	if err != nil {
+		return nil, fmt.Errorf("list topologies: %w", err)
+	}
+	sort.Strings(names)
+	var out []TopologySummary
+	for _, name := range names {
+		var s TopologySummary
+		if _, ok, err := a.zk.getJSON(a.zk.l.topology(name), &s.TopologyRecord); err != nil || !ok {
+			continue
+		}
+		var asg Assignment
+		if _, ok, _ := a.zk.getJSON(a.zk.l.assignment(name), &asg); ok {
+			s.Nodes, s.Tasks = asg.NodesUsed(), len(asg.Tasks)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Nodes returns the live nodes, by id.
+func (a *Admin) Nodes() ([]NodeInfo, error) {
+	ids, _, err := a.zk.conn.Children(a.zk.l.nodes())
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	sort.Strings(ids)
+	var out []NodeInfo
+	for _, id := range ids {
+		var info NodeInfo
+		if _, ok, err := a.zk.getJSON(a.zk.l.node(id), &info); err == nil && ok {
+			out = append(out, info)
+		}
+	}
+	return out, nil
+}
+
+// Activate makes a topology's spouts emit again.
+func (a *Admin) Activate(name string) error {
+	return a.update(name, func(r *TopologyRecord) error { return r.setStatus(StatusActive) })
+}
+
+// Deactivate stops a topology's spouts; trees in flight still complete.
+func (a *Admin) Deactivate(name string) error {
+	return a.update(name, func(r *TopologyRecord) error { return r.setStatus(StatusInactive) })
+}
+
+// Kill deactivates a topology, lets its nodes drain in-flight trees for up
+// to wait, then removes it.
+func (a *Admin) Kill(name string, wait time.Duration) error {
+	return a.update(name, func(r *TopologyRecord) error {
+		if err := r.setStatus(StatusKilled); err != nil {
+			return err
+		}
+		r.KillWait = Duration(wait)
+		return nil
+	})
+}
+
+// Rebalance changes components' parallelism and the number of worker
+// nodes (workers < 0 keeps it). Tasks are renumbered and the nodes restart
+// their shares; tuples in flight replay from their spouts' sources.
+func (a *Admin) Rebalance(name string, parallelism map[string]int, workers int) error {
+	return a.update(name, func(r *TopologyRecord) error {
+		if r.Status == StatusKilled {
+			return fmt.Errorf("rebalance %q: it was killed", name)
+		}
+		next := *r
+		next.Parallelism = map[string]int{}
+		for k, v := range r.Parallelism {
+			next.Parallelism[k] = v
+		}
+		for k, v := range parallelism {
+			next.Parallelism[k] = v
+		}
+		if workers >= 0 {
+			next.Workers = workers
+		}
+		if _, _, err := build(&next); err != nil {
+			return err
+		}
+		next.Version++
+		*r = next
+		return nil
+	})
+}
+
+func (r *TopologyRecord) setStatus(s Status) error {
+	if r.Status == StatusKilled {
+		return fmt.Errorf("topology %q was killed", r.Name)
+	}
+	r.Status = s
+	return nil
+}
+
+// update changes a topology record with optimistic concurrency.
+func (a *Admin) update(name string, change func(*TopologyRecord) error) error {
+	for {
+		var rec TopologyRecord
+		version, ok, err := a.zk.getJSON(a.zk.l.topology(name), &rec)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%q: %w", name, ErrUnknownTopology)
+		}
+		if err := change(&rec); err != nil {
+			return err
+		}
+		data, err := json.Marshal(&rec)
+		if err != nil {
+			return err
+		}
+		_, err = a.zk.conn.Set(a.zk.l.topology(name), data, version)
+		if errors.Is(err, zk.ErrBadVersion) {
+			continue // changed under us: read again
+		}
+		if err != nil {
+			return fmt.Errorf("update %q: %w", name, err)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,479 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/squall-stream/squall/actors"
+)
+
+// NodeOptions configure a node (Storm's supervisor, and Nimbus when it
+// leads).
+type NodeOptions struct {
+	ZK ZKOptions
+	// ID names the node in ZooKeeper. Default: the transport address.
+	ID string
+	// Listen is the transport address, host:port (port 0: a free port).
+	Listen string
+	// Slots is how many topologies the node runs at most. Default 4.
+	Slots int
+	// TLS secures the transport between nodes.
+	TLS *tls.Config
+	// Resync is how often the node re-reads ZooKeeper even without a watch
+	// firing, in case one was lost across a reconnect. Default 2s.
+	Resync time.Duration
+	// Logger receives the node's logs. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Node is a running squall node.
+type Node struct {
+	opts      NodeOptions
+	zk        *zkClient
+	transport *Transport
+	log       *slog.Logger
+	changed   chan struct{}
+	queries   chan func() // run on the loop goroutine
+	stop      chan struct{}
+	done      chan struct{}
+
+	// Owned by the loop goroutine.
+	running  map[string]*share
+	killSeen map[string]time.Time
+
+	mu     sync.Mutex
+	leader bool
+}
+
+// share is this node's part of one topology.
+type share struct {
+	version int64
+	run     *actors.LocalTopology
+	status  Status
+	killing bool
+}
+
+// StartNode starts the transport, joins the cluster and follows its
+// assignments until Stop.
+func StartNode(opts NodeOptions) (*Node, error) {
+	if opts.Slots <= 0 {
+		opts.Slots = 4
+	}
+	if opts.Resync <= 0 {
+		opts.Resync = 2 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	opts.ZK.Logger = opts.Logger
+	t, err := StartTransport(TransportOptions{Listen: opts.Listen, TLS: opts.TLS})
+	if err != nil {
+		return nil, err
+	}
+	if opts.ID == "" {
+		opts.ID = t.Addr
+	}
+	c, _, err := dialZK(opts.ZK)
+	if err != nil {
+		t.Stop()
+		return nil, err
+	}
+	if err := c.ensureDirs(); err != nil {
+		c.close()
+		t.Stop()
+		return nil, err
+	}
+	n := &Node{
+		opts: opts, zk: c, transport: t,
+		log:      opts.Logger.With("node", opts.ID),
+		changed:  make(chan struct{}, 1),
+		queries:  make(chan func()),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		running:  map[string]*share{},
+		killSeen: map[string]time.Time{},
+	}
+	if err := n.register(); err != nil {
+		c.close()
+		t.Stop()
+		return nil, err
+	}
+	go n.loop()
+	n.log.Info("node started", "addr", t.Addr, "slots", opts.Slots)
+	return n, nil
+}
+
+// ID returns the node's id.
+func (n *Node) ID() string { return n.opts.ID }
+
+// Addr returns the node's transport address.
+func (n *Node) Addr() string { return n.transport.Addr }
+
+// IsLeader reports whether the node currently leads.
+func (n *Node) IsLeader() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.leader
+}
+
+// Stop leaves the cluster: it shuts its topology shares down, closes the
+// ZooKeeper session (so its ephemeral znodes vanish at once) and stops the
+// transport.
+func (n *Node) Stop() {
+	select {
+	case <-n.stop:
+	default:
+		close(n.stop)
+	}
+	<-n.done
+}
+
+// Done is closed when the node has stopped.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Running returns the local shares of topologies, for metrics.
+func (n *Node) Running() map[string]*actors.LocalTopology {
+	ch := make(chan map[string]*actors.LocalTopology, 1)
+	select {
+	case n.queries <- func() {
+		out := make(map[string]*actors.LocalTopology, len(n.running))
+		for name, s := range n.running {
+			out[name] = s.run
+		}
+		ch <- out
+	}:
+		return <-ch
+	case <-n.done:
+		return nil
+	}
+}
+
+func (n *Node) loop() {
+	defer close(n.done)
+	tick := time.NewTicker(n.opts.Resync)
+	defer tick.Stop()
+	for {
+		n.reconcile()
+		select {
+		case <-n.stop:
+			n.shutdown()
+			return
+		case <-n.changed:
+		case <-tick.C:
+		case q := <-n.queries:
+			q()
+		}
+	}
+}
+
+func (n *Node) shutdown() {
+	for name, s := range n.running {
+		s.run.Shutdown()
+		delete(n.running, name)
+	}
+	n.zk.close()
+	n.transport.Stop()
+	n.log.Info("node stopped")
+}
+
+// register creates the node's ephemeral znode and its election candidate,
+// again after a session expired and took them.
+func (n *Node) register() error {
+	info := NodeInfo{ID: n.opts.ID, Addr: n.transport.Addr, Slots: n.opts.Slots, Started: time.Now().UTC()}
+	p := n.zk.l.node(n.opts.ID)
+	if ok, _, err := n.zk.conn.Exists(p); err != nil {
+		return fmt.Errorf("register node %s: %w", n.opts.ID, err)
+	} else if !ok {
+		data, _ := json.Marshal(info)
+		if _, err := n.zk.conn.Create(p, data, zk.FlagEphemeral, n.zk.acl); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("register node %s: %w", n.opts.ID, err)
+		}
+	}
+	cands, _, err := n.zk.conn.Children(n.zk.l.leader())
+	if err != nil {
+		return fmt.Errorf("election: %w", err)
+	}
+	for _, c := range cands {
+		data, _, err := n.zk.conn.Get(path.Join(n.zk.l.leader(), c))
+		if err == nil && string(data) == n.opts.ID {
+			return nil
+		}
+	}
+	if _, err := n.zk.conn.Create(n.zk.l.leaderCandidate(), []byte(n.opts.ID), zk.FlagEphemeral|zk.FlagSequence, n.zk.acl); err != nil {
+		return fmt.Errorf("election: %w", err)
+	}
+	return nil
+}
+
+// reconcile brings this node in line with ZooKeeper: registration,
+// leadership, and the topology shares it should run. ZooKeeper being
+// unreachable leaves running shares alone: tasks keep working without it.
+func (n *Node) reconcile() {
+	if n.zk.conn.State() != zk.StateHasSession {
+		return
+	}
+	if err := n.register(); err != nil {
+		n.log.Warn("cannot register", "err", err)
+		return
+	}
+	n.zk.watch(n.zk.l.leader(), true, n.changed)
+	n.zk.watch(n.zk.l.nodes(), true, n.changed)
+	n.zk.watch(n.zk.l.topologies(), true, n.changed)
+	n.zk.watch(n.zk.l.assignments(), true, n.changed)
+	leading := n.checkLeader()
+	if leading {
+		if err := n.lead(); err != nil {
+			n.log.Warn("leader pass failed", "err", err)
+		}
+	}
+	if err := n.supervise(); err != nil {
+		n.log.Warn("supervise pass failed", "err", err)
+	}
+}
+
+// checkLeader reports whether this node's candidate is the lowest.
+func (n *Node) checkLeader() bool {
+	cands, _, err := n.zk.conn.Children(n.zk.l.leader())
+	if err != nil || len(cands) == 0 {
+		return false
+	}
+	sort.Strings(cands) // n_<10-digit sequence>: lexical order is numeric order
+	data, _, err := n.zk.conn.Get(path.Join(n.zk.l.leader(), cands[0]))
+	leading := err == nil && string(data) == n.opts.ID
+	n.mu.Lock()
+	was := n.leader
+	n.leader = leading
+	n.mu.Unlock()
+	if leading && !was {
+		n.log.Info("became leader")
+	}
+	return leading
+}
+
+// liveNodes reads the registered nodes.
+func (n *Node) liveNodes() (map[string]NodeInfo, error) {
+	ids, _, err := n.zk.conn.Children(n.zk.l.nodes())
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	out := make(map[string]NodeInfo, len(ids))
+	for _, id := range ids {
+		var info NodeInfo
+		if _, ok, err := n.zk.getJSON(n.zk.l.node(id), &info); err == nil && ok {
+			out[id] = info
+		}
+	}
+	return out, nil
+}
+
+// lead is the leader's pass (Storm's Nimbus): assign every submitted
+// topology's tasks to live nodes, re-assign a dead node's tasks, and clean
+// up killed topologies once their nodes had time to drain them.
+func (n *Node) lead() error {
+	nodes, err := n.liveNodes()
+	if err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(nodes))
+	for id := range nodes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	names, _, err := n.zk.conn.Children(n.zk.l.topologies())
+	if err != nil {
+		return fmt.Errorf("list topologies: %w", err)
+	}
+	for _, name := range names {
+		var rec TopologyRecord
+		if _, ok, err := n.zk.getJSON(n.zk.l.topology(name), &rec); err != nil || !ok {
+			continue
+		}
+		n.zk.watch(n.zk.l.topology(name), false, n.changed)
+		if rec.Status == StatusKilled {
+			n.reapKilled(&rec)
+			continue
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		if err := n.assignTopology(&rec, ids, nodes); err != nil {
+			n.log.Error("cannot assign topology", "topology", name, "err", err)
+		}
+	}
+	return nil
+}
+
+func (n *Node) assignTopology(rec *TopologyRecord, ids []string, nodes map[string]NodeInfo) error {
+	topo, _, err := build(rec)
+	if err != nil {
+		return err
+	}
+	var tasks []int
+	for _, c := range topo.Components() {
+		tasks = append(tasks, topo.Tasks(c.ID)...)
+	}
+	var prev Assignment
+	_, had, err := n.zk.getJSON(n.zk.l.assignment(rec.Name), &prev)
+	if err != nil {
+		return err
+	}
+	var prevp *Assignment
+	if had && prev.RecordVersion == rec.Version {
+		prevp = &prev // same task numbering: keep tasks where they are
+	}
+	placed, ackers := assign(tasks, ids, rec.Workers, prevp)
+	next := Assignment{Topology: rec.Name, RecordVersion: rec.Version, Tasks: placed, Ackers: ackers, Nodes: map[string]string{}}
+	for _, id := range next.NodesUsed() {
+		next.Nodes[id] = nodes[id].Addr
+	}
+	if had && sameAssignment(&prev, &next) {
+		return nil
+	}
+	next.Version = prev.Version + 1
+	n.log.Info("assigning topology", "topology", rec.Name, "version", next.Version, "nodes", next.NodesUsed())
+	return n.zk.putJSON(n.zk.l.assignment(rec.Name), &next)
+}
+
+func sameAssignment(a, b *Assignment) bool {
+	if a.RecordVersion != b.RecordVersion || len(a.Tasks) != len(b.Tasks) || strings.Join(a.Ackers, ",") != strings.Join(b.Ackers, ",") {
+		return false
+	}
+	for t, n := range a.Tasks {
+		if b.Tasks[t] != n || a.Nodes[n] != b.Nodes[n] {
+			return false
+		}
+	}
+	return true
+}
+
+// reapKilled removes a killed topology's assignment and record once the
+// kill wait (plus the session timeout, for nodes to notice) has passed.
+func (n *Node) reapKilled(rec *TopologyRecord) {
+	seen, ok := n.killSeen[rec.Name]
+	if !ok {
+		n.killSeen[rec.Name] = time.Now()
+		return
+	}
+	if time.Since(seen) < time.Duration(rec.KillWait)+n.opts.ZK.defaults().SessionTimeout {
+		return
+	}
+	for _, p := range []string{n.zk.l.assignment(rec.Name), n.zk.l.topology(rec.Name)} {
+		if err := n.zk.conn.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+			n.log.Warn("cannot remove killed topology", "path", p, "err", err)
+			return
+		}
+	}
+	delete(n.killSeen, rec.Name)
+	n.log.Info("removed killed topology", "topology", rec.Name)
+}
+
+// supervise is every node's pass (Storm's supervisor): run the shares of
+// topologies assigned to this node at their current version, follow their
+// status, and stop shares no longer assigned here.
+func (n *Node) supervise() error {
+	names, _, err := n.zk.conn.Children(n.zk.l.assignments())
+	if err != nil {
+		return fmt.Errorf("list assignments: %w", err)
+	}
+	wanted := map[string]bool{}
+	for _, name := range names {
+		n.zk.watch(n.zk.l.assignment(name), false, n.changed)
+		n.zk.watch(n.zk.l.topology(name), false, n.changed)
+		var a Assignment
+		if _, ok, err := n.zk.getJSON(n.zk.l.assignment(name), &a); err != nil || !ok {
+			continue
+		}
+		if a.Nodes[n.opts.ID] == "" {
+			continue
+		}
+		var rec TopologyRecord
+		if _, ok, err := n.zk.getJSON(n.zk.l.topology(name), &rec); err != nil || !ok {
+			continue
+		}
+		wanted[name] = true
+		n.follow(&a, &rec)
+	}
+	for name, s := range n.running {
+		if !wanted[name] {
+			n.log.Info("topology no longer assigned here; stopping its share", "topology", name)
+			s.run.Shutdown()
+			delete(n.running, name)
+		}
+	}
+	return nil
+}
+
+// follow starts, restarts, (de)activates or kills this node's share of one
+// topology.
+func (n *Node) follow(a *Assignment, rec *TopologyRecord) {
+	s := n.running[a.Topology]
+	if rec.Status == StatusKilled {
+		if s != nil && !s.killing {
+			s.killing = true
+			run := s.run
+			wait := time.Duration(rec.KillWait)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), wait)
+				defer cancel()
+				if err := run.Kill(ctx); err != nil && !errors.Is(err, actors.ErrStopped) {
+					n.log.Warn("kill did not drain", "topology", a.Topology, "err", err)
+				}
+				poke(n.changed)
+			}()
+		}
+		return
+	}
+	if s != nil && s.version == a.Version {
+		if s.status != rec.Status {
+			if rec.Status == StatusActive {
+				s.run.Activate()
+			} else {
+				s.run.Deactivate()
+			}
+			s.status = rec.Status
+		}
+		return
+	}
+	if s != nil {
+		n.log.Info("assignment changed; restarting this node's share", "topology", a.Topology, "from", s.version, "to", a.Version)
+		s.run.Shutdown()
+		delete(n.running, a.Topology)
+	}
+	if len(n.running) >= n.opts.Slots {
+		n.log.Error("no free slot for an assigned topology", "topology", a.Topology, "slots", n.opts.Slots)
+		return
+	}
+	topo, conf, err := build(rec)
+	if err != nil {
+		n.log.Error("cannot build assigned topology", "topology", a.Topology, "err", err)
+		return
+	}
+	conf.Logger = n.log
+	placement := actors.Placement{Self: n.transport.Addr, Tasks: map[int]string{}}
+	for task, node := range a.Tasks {
+		placement.Tasks[task] = a.Nodes[node]
+	}
+	for _, node := range a.Ackers {
+		placement.Ackers = append(placement.Ackers, a.Nodes[node])
+	}
+	run, err := actors.RunOn(context.Background(), n.transport.System, topo, conf, placement)
+	if err != nil {
+		n.log.Error("cannot start assigned topology", "topology", a.Topology, "err", err)
+		return
+	}
+	if rec.Status == StatusInactive {
+		run.Deactivate()
+	}
+	n.running[a.Topology] = &share{version: a.Version, run: run, status: rec.Status}
+	n.log.Info("running share of topology", "topology", a.Topology, "version", a.Version)
+}
