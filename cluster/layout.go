@@ -21,15 +21,17 @@ const DefaultRoot = "/squall"
 //	<root>/offsets/...         the Kafka spouts' offsets
 type layout struct{ root string }
 
-func (l layout) nodes() string                   { return path.Join(l.root, "nodes") }
-func (l layout) node(id string) string           { return path.Join(l.root, "nodes", id) }
-func (l layout) leader() string                  { return path.Join(l.root, "leader") }
-func (l layout) topologies() string              { return path.Join(l.root, "topologies") }
-func (l layout) topology(name string) string     { return path.Join(l.root, "topologies", name) }
-func (l layout) assignments() string             { return path.Join(l.root, "assignments") }
-func (l layout) assignment(name string) string   { return path.Join(l.root, "assignments", name) }
-func (l layout) dirs() []string                  { return []string{l.root, l.nodes(), l.leader(), l.topologies(), l.assignments()} }
-func (l layout) leaderCandidate() string         { return path.Join(l.leader(), "n_") }
+func (l layout) nodes() string                 { return path.Join(l.root, "nodes") }
+func (l layout) node(id string) string         { return path.Join(l.root, "nodes", id) }
+func (l layout) leader() string                { return path.Join(l.root, "leader") }
+func (l layout) topologies() string            { return path.Join(l.root, "topologies") }
+func (l layout) topology(name string) string   { return path.Join(l.root, "topologies", name) }
+func (l layout) assignments() string           { return path.Join(l.root, "assignments") }
+func (l layout) assignment(name string) string { return path.Join(l.root, "assignments", name) }
+func (l layout) dirs() []string {
+	return []string{l.root, l.nodes(), l.leader(), l.topologies(), l.assignments()}
+}
+func (l layout) leaderCandidate() string { return path.Join(l.leader(), "n_") }
 
 // NodeInfo is what a node registers.
 type NodeInfo struct {
