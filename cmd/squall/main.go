@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/squall-stream/squall/cluster"
 )
 
 func main() {
@@ -29,6 +30,15 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCommand())
+	root.AddCommand(
+		newDemoCommand(),
+		newNodeCommand(),
+		newSubmitCommand(),
+		newListCommand(),
+		newKillCommand(),
+		newStatusCommand("activate", "Make a topology's spouts emit again", (*cluster.Admin).Activate),
+		newStatusCommand("deactivate", "Stop a topology's spouts; in-flight trees still complete", (*cluster.Admin).Deactivate),
+		newRebalanceCommand(),
+	)
 	return root
 }

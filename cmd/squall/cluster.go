@@ -1,0 +1,292 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/squall-stream/squall/cluster"
+	"github.com/squall-stream/squall/examples/orders"
+	"github.com/squall-stream/squall/topology"
+)
+
+// The topologies compiled into this binary, submittable by name.
+func init() {
+	cluster.Register("orders-count", func(settings map[string]string) (*topology.Topology, topology.Config, error) {
+		rate := 1000
+		if s, ok := settings["rate"]; ok {
+			r, err := strconv.Atoi(s)
+			if err != nil || r < 1 {
+				return nil, topology.Config{}, fmt.Errorf("setting rate=%q: want a positive number of orders per second", s)
+			}
+			rate = r
+		}
+		topo, err := orders.CountTopology(rate, 10*time.Second, os.Stdout)
+		return topo, topology.Config{}, err
+	})
+}
+
+// zkFlags are the flags of every command that talks to ZooKeeper.
+type zkFlags struct {
+	servers string
+	root    string
+	auth    string
+	timeout time.Duration
+}
+
+func (f *zkFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.servers, "zk", "", "ZooKeeper servers, host:port[,host:port...] (required)")
+	cmd.Flags().StringVar(&f.root, "zk-root", cluster.DefaultRoot, "ZooKeeper path squall keeps its state under")
+	cmd.Flags().StringVar(&f.auth, "zk-auth", "", "ZooKeeper digest auth, user:password; squall's znodes are then that user's only")
+	cmd.Flags().DurationVar(&f.timeout, "zk-session-timeout", 6*time.Second, "ZooKeeper session timeout: how long a dead node keeps its tasks")
+}
+
+func (f *zkFlags) options() (cluster.ZKOptions, error) {
+	if f.servers == "" {
+		return cluster.ZKOptions{}, fmt.Errorf("--zk is required (host:port of a ZooKeeper server)")
+	}
+	return cluster.ZKOptions{Servers: strings.Split(f.servers, ","), Root: f.root, Auth: f.auth, SessionTimeout: f.timeout}, nil
+}
+
+func (f *zkFlags) admin() (*cluster.Admin, error) {
+	opts, err := f.options()
+	if err != nil {
+		return nil, err
+	}
+	return cluster.NewAdmin(opts)
+}
+
+func newNodeCommand() *cobra.Command {
+	var (
+		zkf                    zkFlags
+		listen, id             string
+		slots                  int
+		tlsCert, tlsKey, tlsCA string
+	)
+	cmd := &cobra.Command{
+		Use:   "node",
+		Short: "Run a cluster node: joins through ZooKeeper and runs its share of submitted topologies",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, err := zkf.options()
+			if err != nil {
+				return err
+			}
+			tlsConf, err := loadTLS(tlsCert, tlsKey, tlsCA)
+			if err != nil {
+				return err
+			}
+			logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			node, err := cluster.StartNode(cluster.NodeOptions{ZK: opts, ID: id, Listen: listen, Slots: slots, TLS: tlsConf, Logger: logger})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "squall node %s listening on %s\n", node.ID(), node.Addr())
+			select {
+			case <-cmd.Context().Done():
+				node.Stop()
+			case <-node.Done():
+			}
+			return nil
+		},
+	}
+	zkf.add(cmd)
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "transport address other nodes reach this one at, host:port")
+	cmd.Flags().StringVar(&id, "id", "", "node id in ZooKeeper (default: the listen address)")
+	cmd.Flags().IntVar(&slots, "slots", 4, "how many topologies this node runs at most")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "certificate file (PEM) for TLS between nodes")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "private key file (PEM) for --tls-cert")
+	cmd.Flags().StringVar(&tlsCA, "tls-ca", "", "CA certificate file (PEM) that peers' certificates are checked against")
+	return cmd
+}
+
+// loadTLS builds the transport's TLS config from files; all three or none.
+func loadTLS(cert, key, ca string) (*tls.Config, error) {
+	if cert == "" && key == "" && ca == "" {
+		return nil, nil
+	}
+	if cert == "" || key == "" || ca == "" {
+		return nil, fmt.Errorf("TLS needs --tls-cert, --tls-key and --tls-ca together")
+	}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		return nil, fmt.Errorf("TLS key pair %s, %s: %w", cert, key, err)
+	}
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		return nil, fmt.Errorf("TLS CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("TLS CA %s: no PEM certificates in it", ca)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}, nil
+}
+
+func newSubmitCommand() *cobra.Command {
+	var (
+		zkf     zkFlags
+		workers int
+		sets    []string
+	)
+	cmd := &cobra.Command{
+		Use:   "submit NAME",
+		Short: "Start a topology compiled into this binary on the cluster",
+		Long:  "Starts a registered topology on the cluster. Registered here: " + strings.Join(cluster.Registered(), ", "),
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			settings := map[string]string{}
+			for _, s := range sets {
+				k, v, ok := strings.Cut(s, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--set %q: want key=value", s)
+				}
+				settings[k] = v
+			}
+			admin, err := zkf.admin()
+			if err != nil {
+				return err
+			}
+			defer admin.Close()
+			if err := admin.Submit(args[0], cluster.SubmitOptions{Workers: workers, Settings: settings}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "submitted %s\n", args[0])
+			return nil
+		},
+	}
+	zkf.add(cmd)
+	cmd.Flags().IntVar(&workers, "workers", 0, "how many nodes to spread over (0: all live nodes)")
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "a setting for the topology, key=value (repeatable)")
+	return cmd
+}
+
+func newListCommand() *cobra.Command {
+	var zkf zkFlags
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the cluster's nodes and topologies",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			admin, err := zkf.admin()
+			if err != nil {
+				return err
+			}
+			defer admin.Close()
+			nodes, err := admin.Nodes()
+			if err != nil {
+				return err
+			}
+			tops, err := admin.List()
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(w, "NODE\tADDRESS\tSLOTS\tSINCE")
+			for _, n := range nodes {
+				fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", n.ID, n.Addr, n.Slots, n.Started.Format(time.RFC3339))
+			}
+			fmt.Fprintln(w, "\nTOPOLOGY\tSTATUS\tTASKS\tNODES\tSUBMITTED")
+			for _, t := range tops {
+				fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\n", t.Name, t.Status, t.Tasks, strings.Join(t.Nodes, ","), t.Submitted.Format(time.RFC3339))
+			}
+			return w.Flush()
+		},
+	}
+	zkf.add(cmd)
+	return cmd
+}
+
+func newKillCommand() *cobra.Command {
+	var (
+		zkf  zkFlags
+		wait time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "kill NAME",
+		Short: "Deactivate a topology, let in-flight tuples drain for --wait, then remove it",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			admin, err := zkf.admin()
+			if err != nil {
+				return err
+			}
+			defer admin.Close()
+			if err := admin.Kill(args[0], wait); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "killing %s (draining up to %v)\n", args[0], wait)
+			return nil
+		},
+	}
+	zkf.add(cmd)
+	cmd.Flags().DurationVar(&wait, "wait", 30*time.Second, "how long nodes let in-flight tuple trees complete")
+	return cmd
+}
+
+func newStatusCommand(use, short string, apply func(*cluster.Admin, string) error) *cobra.Command {
+	var zkf zkFlags
+	cmd := &cobra.Command{
+		Use:   use + " NAME",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			admin, err := zkf.admin()
+			if err != nil {
+				return err
+			}
+			defer admin.Close()
+			if err := apply(admin, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%sd %s\n", use, args[0])
+			return nil
+		},
+	}
+	zkf.add(cmd)
+	return cmd
+}
+
+func newRebalanceCommand() *cobra.Command {
+	var (
+		zkf     zkFlags
+		par     []string
+		workers int
+	)
+	cmd := &cobra.Command{
+		Use:   "rebalance NAME",
+		Short: "Change components' parallelism or the number of nodes a topology runs on",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p := map[string]int{}
+			for _, s := range par {
+				comp, n, ok := strings.Cut(s, "=")
+				v, err := strconv.Atoi(n)
+				if !ok || comp == "" || err != nil || v < 1 {
+					return fmt.Errorf("--parallelism %q: want component=n with n ≥ 1", s)
+				}
+				p[comp] = v
+			}
+			admin, err := zkf.admin()
+			if err != nil {
+				return err
+			}
+			defer admin.Close()
+			if err := admin.Rebalance(args[0], p, workers); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rebalancing %s\n", args[0])
+			return nil
+		},
+	}
+	zkf.add(cmd)
+	cmd.Flags().StringArrayVar(&par, "parallelism", nil, "component=n (repeatable)")
+	cmd.Flags().IntVar(&workers, "workers", -1, "how many nodes to spread over (0: all; default: unchanged)")
+	return cmd
+}

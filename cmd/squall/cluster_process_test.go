@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bufio"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/squall-stream/squall/internal/testinfra"
+)
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// buildSquall builds the binary once per test run.
+func buildSquall(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "squall")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// nodeProcess is a `squall node` child process.
+type nodeProcess struct {
+	cmd  *exec.Cmd
+	addr string
+	mu   sync.Mutex
+	out  strings.Builder
+}
+
+func (p *nodeProcess) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+var listening = regexp.MustCompile(`listening on (\S+)`)
+
+func startNodeProcess(t *testing.T, bin, zk, listen string) *nodeProcess {
+	t.Helper()
+	p := &nodeProcess{cmd: exec.Command(bin, "node", "--zk", zk, "--listen", listen, "--zk-session-timeout", "3s")}
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stderr = p.cmd.Stdout
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+	})
+	addrCh := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.out.WriteString(line + "\n")
+			p.mu.Unlock()
+			if m := listening.FindStringSubmatch(line); m != nil {
+				addrCh <- m[1]
+			}
+		}
+	}()
+	select {
+	case p.addr = <-addrCh:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("node on %s did not start:\n%s", listen, p.output())
+	}
+	return p
+}
+
+func squallCLI(t *testing.T, bin string, args ...string) (string, error) {
+	t.Helper()
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	return string(out), err
+}
+
+// TestNodeProcessesRunASubmittedTopologyAndSurviveKill9: three `squall node`
+// processes on 127.0.0.1/2/3 run a submitted topology; after a kill -9 of
+// one, the leader moves its tasks to the other two.
+func TestNodeProcessesRunASubmittedTopologyAndSurviveKill9(t *testing.T) {
+	z := testinfra.StartZooKeeper(t)
+	bin := buildSquall(t)
+	var nodes []*nodeProcess
+	for _, host := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
+		nodes = append(nodes, startNodeProcess(t, bin, z.Addr(), host+":0"))
+	}
+	list := func() string {
+		out, err := squallCLI(t, bin, "list", "--zk", z.Addr())
+		if err != nil {
+			t.Fatalf("squall list: %v\n%s", err, out)
+		}
+		return out
+	}
+	waitFor(t, 20*time.Second, "three nodes listed", func() bool { return strings.Count(list(), "127.0.0.") >= 3 })
+
+	if out, err := squallCLI(t, bin, "submit", "orders-count", "--zk", z.Addr(), "--set", "rate=2000"); err != nil {
+		t.Fatalf("submit: %v\n%s", err, out)
+	}
+	if out, err := squallCLI(t, bin, "submit", "no-such-topology", "--zk", z.Addr()); err == nil || !strings.Contains(out, "not registered") {
+		t.Fatalf("submitting an unknown topology: %v\n%s", err, out)
+	}
+	onAll := regexp.MustCompile(`orders-count\s+active\s+\d+\s+(\S+)`)
+	nodesOf := func() []string {
+		m := onAll.FindStringSubmatch(list())
+		if m == nil {
+			return nil
+		}
+		return strings.Split(m[1], ",")
+	}
+	waitFor(t, 30*time.Second, "the topology on three nodes", func() bool { return len(nodesOf()) == 3 })
+
+	victim := nodes[2]
+	killed := time.Now()
+	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the topology moved off the killed node", func() bool {
+		ns := nodesOf()
+		return len(ns) == 2 && !strings.Contains(strings.Join(ns, ","), victim.addr)
+	})
+	t.Logf("tasks re-assigned %v after kill -9 (session timeout 3s)", time.Since(killed).Round(100*time.Millisecond))
+
+	// The report bolt of the running topology prints totals on some node.
+	waitFor(t, 30*time.Second, "an order report printed by a node", func() bool {
+		for _, n := range nodes[:2] {
+			if strings.Contains(n.output(), "GMV ¥") {
+				return true
+			}
+		}
+		return false
+	})
+	if out, err := squallCLI(t, bin, "kill", "orders-count", "--zk", z.Addr(), "--wait", "1s"); err != nil {
+		t.Fatalf("kill: %v\n%s", err, out)
+	}
+	waitFor(t, 30*time.Second, "the killed topology gone", func() bool { return !strings.Contains(list(), "orders-count") })
+}
+
+func TestClusterCommandsRequireZooKeeper(t *testing.T) {
+	for _, args := range [][]string{{"list"}, {"submit", "orders-count"}, {"kill", "x"}, {"node"}} {
+		_, err := runSquall(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "--zk is required") {
+			t.Errorf("squall %v: %v", args, err)
+		}
+	}
+	_, err := runSquall(t, "rebalance", "x", "--zk", "127.0.0.1:1", "--parallelism", "parse")
+	if err == nil || !strings.Contains(err.Error(), "component=n") {
+		t.Errorf("bad --parallelism: %v", err)
+	}
+	_, err = runSquall(t, "submit", "x", "--zk", "127.0.0.1:1", "--set", "novalue")
+	if err == nil || !strings.Contains(err.Error(), "key=value") {
+		t.Errorf("bad --set: %v", err)
+	}
+}
