@@ -9,10 +9,10 @@ STATICCHECK_VER := v0.8.2
 PROTOBUF_VER    := $(shell $(GO) list -m -f '{{.Version}}' google.golang.org/protobuf)
 GOBIN           := $(shell $(GO) env GOPATH)/bin
 
-# Packages that start protoactor's remote have races of their own at start and
-# shutdown (see the README); they run without -race. Every other package runs
-# with -race.
-NORACE_PKGS := $(shell $(GO) list ./... | grep -E '/(cluster|cmd)(/|$$)')
+# Packages whose tests start protoactor's remote (which has data races of its
+# own at start and shutdown) run without -race; every other package runs with
+# -race.
+NORACE_PKGS := $(shell $(GO) list ./... | grep -E '/(cluster/nodetest|cmd)(/|$$)')
 RACE_PKGS   := $(filter-out $(NORACE_PKGS),$(shell $(GO) list ./...))
 
 .PHONY: all build test test-short deps lint fmt-check vet staticcheck bench soak run proto clean

@@ -1,4 +1,4 @@
-package cluster
+package nodetest
 
 import (
 	"log/slog"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
 )
@@ -97,7 +98,7 @@ var (
 
 func registerTestTopology() {
 	registerOnce.Do(func() {
-		Register("cluster-test", func(settings map[string]string) (*topology.Topology, topology.Config, error) {
+		cluster.Register("cluster-test", func(settings map[string]string) (*topology.Topology, topology.Config, error) {
 			var seen atomic.Int64
 			b := topology.NewBuilder()
 			b.SetSpout("spout", func() topology.Spout { return &poolSpout{p: testPool.Load()} }, 2)
@@ -111,12 +112,12 @@ func registerTestTopology() {
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func startNodes(t *testing.T, zkAddr string, n int) []*Node {
+func startNodes(t *testing.T, zkAddr string, n int) []*cluster.Node {
 	t.Helper()
-	var nodes []*Node
+	var nodes []*cluster.Node
 	for i := 0; i < n; i++ {
-		node, err := StartNode(NodeOptions{
-			ZK:     ZKOptions{Servers: []string{zkAddr}, SessionTimeout: 4 * time.Second},
+		node, err := cluster.StartNode(cluster.NodeOptions{
+			ZK:     cluster.ZKOptions{Servers: []string{zkAddr}, SessionTimeout: 4 * time.Second},
 			Listen: "127.0.0.1:0",
 			Resync: 500 * time.Millisecond,
 			Logger: quiet(),
@@ -130,8 +131,8 @@ func startNodes(t *testing.T, zkAddr string, n int) []*Node {
 	return nodes
 }
 
-func leaders(nodes []*Node) []*Node {
-	var out []*Node
+func leaders(nodes []*cluster.Node) []*cluster.Node {
+	var out []*cluster.Node
 	for _, n := range nodes {
 		select {
 		case <-n.Done():
@@ -157,15 +158,15 @@ func TestClusterRunsAndSurvivesLosingNodes(t *testing.T) {
 	nodes := startNodes(t, z.Addr(), 3)
 	wait(t, 20*time.Second, "one leader", func() bool { return len(leaders(nodes)) == 1 })
 
-	admin, err := NewAdmin(ZKOptions{Servers: []string{z.Addr()}})
+	admin, err := cluster.NewAdmin(cluster.ZKOptions{Servers: []string{z.Addr()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	if err := admin.Submit("cluster-test", SubmitOptions{}); err != nil {
+	if err := admin.Submit("cluster-test", cluster.SubmitOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := admin.Submit("cluster-test", SubmitOptions{}); err == nil {
+	if err := admin.Submit("cluster-test", cluster.SubmitOptions{}); err == nil {
 		t.Fatal("a second submission under the same name succeeded")
 	}
 	wait(t, 20*time.Second, "the topology spread over 3 nodes", func() bool {
@@ -175,7 +176,7 @@ func TestClusterRunsAndSurvivesLosingNodes(t *testing.T) {
 	wait(t, 30*time.Second, "a third of the ids", func() bool { return p.done() > total/3 })
 
 	// A non-leader leaves.
-	var victim *Node
+	var victim *cluster.Node
 	for _, n := range nodes {
 		if !n.IsLeader() {
 			victim = n
@@ -214,31 +215,4 @@ func TestClusterRunsAndSurvivesLosingNodes(t *testing.T) {
 		l, err := admin.List()
 		return err == nil && len(l) == 0
 	})
-}
-
-func TestAdminRefusesUnknownTopologies(t *testing.T) {
-	z := testinfra.StartZooKeeper(t)
-	registerTestTopology()
-	admin, err := NewAdmin(ZKOptions{Servers: []string{z.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if err := admin.Submit("no-such-topology", SubmitOptions{}); err == nil {
-		t.Fatal("submitted an unregistered topology")
-	}
-	if err := admin.Kill("never-submitted", time.Second); err == nil {
-		t.Fatal("killed a topology that was never submitted")
-	}
-	if err := admin.Rebalance("never-submitted", map[string]int{"pass": 2}, -1); err == nil {
-		t.Fatal("rebalanced a topology that was never submitted")
-	}
-}
-
-func TestUnreachableZooKeeperIsAClearError(t *testing.T) {
-	_, err := NewAdmin(ZKOptions{Servers: []string{"127.0.0.1:1"}, SessionTimeout: time.Second})
-	if err == nil {
-		t.Fatal("connected to nothing")
-	}
-	t.Log(err)
 }

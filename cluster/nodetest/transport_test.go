@@ -1,4 +1,4 @@
-package cluster
+package nodetest
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -73,12 +74,12 @@ func TestTopologyAcrossTwoNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two remote transports")
 	}
-	a, err := StartTransport(TransportOptions{Listen: "127.0.0.1:0"})
+	a, err := cluster.StartTransport(cluster.TransportOptions{Listen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Stop()
-	b, err := StartTransport(TransportOptions{Listen: "127.0.0.1:0"})
+	b, err := cluster.StartTransport(cluster.TransportOptions{Listen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestTopologyAcrossTwoNodes(t *testing.T) {
 		return topo
 	}
 	topoA, topoB := build(), build()
-	// Tasks: pass 1-2, sink 3-4, spout 5. Node A: spout, pass 1, sink 3;
+	// Tasks: pass 1-2, sink 3-4, spout 5. cluster.Node A: spout, pass 1, sink 3;
 	// node B: pass 2, sink 4 and the only acker.
 	placement := func(self string) actors.Placement {
 		return actors.Placement{
@@ -139,16 +140,16 @@ func TestTopologyAcrossTwoNodes(t *testing.T) {
 
 func TestStartTransportReportsBadAddresses(t *testing.T) {
 	for _, addr := range []string{"nonsense", "127.0.0.1:notaport"} {
-		if _, err := StartTransport(TransportOptions{Listen: addr}); err == nil {
-			t.Errorf("StartTransport(%q) succeeded", addr)
+		if _, err := cluster.StartTransport(cluster.TransportOptions{Listen: addr}); err == nil {
+			t.Errorf("cluster.StartTransport(%q) succeeded", addr)
 		}
 	}
-	a, err := StartTransport(TransportOptions{Listen: "127.0.0.1:0"})
+	a, err := cluster.StartTransport(cluster.TransportOptions{Listen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Stop()
-	if _, err := StartTransport(TransportOptions{Listen: a.Addr}); !errors.Is(err, ErrListen) {
-		t.Fatalf("second transport on %s: %v, want ErrListen", a.Addr, err)
+	if _, err := cluster.StartTransport(cluster.TransportOptions{Listen: a.Addr}); !errors.Is(err, cluster.ErrListen) {
+		t.Fatalf("second transport on %s: %v, want cluster.ErrListen", a.Addr, err)
 	}
 }
