@@ -2,8 +2,16 @@ package nodetest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"log/slog"
+	"math/big"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,19 +79,36 @@ func (b passBolt) Cleanup() error { return nil }
 // with tasks and ackers split over two actor systems talking protoactor
 // remote: every id is acked exactly once.
 func TestTopologyAcrossTwoNodes(t *testing.T) {
+	runAcrossTwoNodes(t, cluster.TransportOptions{Listen: "127.0.0.1:0"})
+}
+
+// TestTopologyAcrossTwoNodesOverTLS does the same with mutual TLS.
+func TestTopologyAcrossTwoNodesOverTLS(t *testing.T) {
+	runAcrossTwoNodes(t, cluster.TransportOptions{Listen: "127.0.0.1:0", TLS: testTLS(t)})
+}
+
+func runAcrossTwoNodes(t *testing.T, opts cluster.TransportOptions) {
 	if testing.Short() {
 		t.Skip("starts two remote transports")
 	}
-	a, err := cluster.StartTransport(cluster.TransportOptions{Listen: "127.0.0.1:0"})
+	a, err := cluster.StartTransport(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Stop()
-	b, err := cluster.StartTransport(cluster.TransportOptions{Listen: "127.0.0.1:0"})
+	b, err := cluster.StartTransport(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Stop()
+	if opts.TLS != nil {
+		// The listener must speak TLS and accept our client certificate.
+		conn, err := tls.Dial("tcp", a.Addr, opts.TLS)
+		if err != nil {
+			t.Fatalf("TLS handshake with the transport: %v", err)
+		}
+		conn.Close()
+	}
 
 	const n = 20000
 	var acked sync.Map
@@ -100,7 +125,7 @@ func TestTopologyAcrossTwoNodes(t *testing.T) {
 		return topo
 	}
 	topoA, topoB := build(), build()
-	// Tasks: pass 1-2, sink 3-4, spout 5. cluster.Node A: spout, pass 1, sink 3;
+	// Tasks: pass 1-2, sink 3-4, spout 5. Node A: spout, pass 1, sink 3;
 	// node B: pass 2, sink 4 and the only acker.
 	placement := func(self string) actors.Placement {
 		return actors.Placement{
@@ -135,6 +160,47 @@ func TestTopologyAcrossTwoNodes(t *testing.T) {
 	mb, _ := runB.Component("pass")
 	if ma.Executed == 0 || mb.Executed == 0 {
 		t.Fatalf("pass tasks executed %d on A and %d on B: one node did no work", ma.Executed, mb.Executed)
+	}
+}
+
+// testTLS makes a CA and a certificate for 127.0.0.1 signed by it, for
+// mutual TLS between test nodes.
+func testTLS(t *testing.T) *tls.Config {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "squall test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "squall node"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	return &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
+		RootCAs:      pool, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12,
 	}
 }
 
