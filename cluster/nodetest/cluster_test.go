@@ -216,3 +216,37 @@ func TestClusterRunsAndSurvivesLosingNodes(t *testing.T) {
 		return err == nil && len(l) == 0
 	})
 }
+
+// TestRebalanceFromTwoToThreeNodesMidRun: a topology submitted on two of
+// three nodes is rebalanced onto all three, with more tasks, while it runs;
+// every id is still processed.
+func TestRebalanceFromTwoToThreeNodesMidRun(t *testing.T) {
+	z := testinfra.StartZooKeeper(t)
+	registerTestTopology()
+	const total = 30000
+	p := newPool(total, 6*time.Second)
+	testPool.Store(p)
+	nodes := startNodes(t, z.Addr(), 3)
+	wait(t, 20*time.Second, "one leader", func() bool { return len(leaders(nodes)) == 1 })
+	admin, err := cluster.NewAdmin(cluster.ZKOptions{Servers: []string{z.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.Submit("cluster-test", cluster.SubmitOptions{Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, 20*time.Second, "the topology on 2 nodes", func() bool {
+		l, err := admin.List()
+		return err == nil && len(l) == 1 && len(l[0].Nodes) == 2
+	})
+	wait(t, 30*time.Second, "a third of the ids", func() bool { return p.done() > total/3 })
+	if err := admin.Rebalance("cluster-test", map[string]int{"pass": 4, "sink": 5}, 3); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, 20*time.Second, "the topology on 3 nodes with 11 tasks", func() bool {
+		l, err := admin.List()
+		return err == nil && len(l) == 1 && len(l[0].Nodes) == 3 && l[0].Tasks == 11
+	})
+	wait(t, 90*time.Second, "every id processed", func() bool { return p.done() == total })
+}
