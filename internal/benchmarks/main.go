@@ -64,6 +64,7 @@ type suite struct {
 
 var suites = []suite{
 	{"topology", topologySuite},
+	{"cluster", clusterSuite},
 }
 
 func print(rows []result) {
