@@ -46,7 +46,7 @@ func (a *boltActor) Receive(c actor.Context) {
 		t.prepare()
 	case *tupleBatch:
 		t.inbox = append(t.inbox, m)
-	case *proto.TupleBatch:
+	case *proto.TupleFrame:
 		if b, ok := t.fromWire(m); ok {
 			t.inbox = append(t.inbox, b)
 		}

@@ -164,19 +164,20 @@ func (e *executor) reportError(err error) {
 // fromWire decodes a tuple batch from a task on another node, refusing one
 // that is not for this topology and task. A refused batch is logged and
 // dropped: its tuples time out and their spouts replay them.
-func (e *executor) fromWire(w *proto.TupleBatch) (*tupleBatch, bool) {
-	if w.GetTopology() != e.rt.conf.Name || int(w.GetDestTask()) != e.id {
+func (e *executor) fromWire(f *proto.TupleFrame) (*tupleBatch, bool) {
+	topo, dest, sender, err := frameHeader(f.GetBatch())
+	if err != nil || topo != e.rt.conf.Name || dest != e.id {
 		e.counters.errors.Add(1)
-		e.log.Error("refused a tuple batch for another topology or task", "batch_topology", w.GetTopology(), "batch_task", w.GetDestTask(), "sender", w.GetSenderTask())
+		e.log.Error("refused a tuple batch for another topology or task", "batch_topology", topo, "batch_task", dest, "sender", sender, "err", err)
 		return nil, false
 	}
 	if e.origins == nil {
 		e.origins = newOriginTable(e.rt.topo)
 	}
-	b, err := decodeTupleBatch(w, e.origins)
+	b, err := decodeFrame(f.GetBatch(), sender, e.origins)
 	if err != nil {
 		e.counters.errors.Add(1)
-		e.log.Error("refused a tuple batch that does not fit the topology", "sender", w.GetSenderTask(), "err", err)
+		e.log.Error("refused a tuple batch that does not fit the topology", "sender", sender, "err", err)
 		return nil, false
 	}
 	e.counters.queued.Add(int64(len(b.tuples)))

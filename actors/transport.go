@@ -37,7 +37,7 @@ func (rt *topologyRuntime) sendBatch(target int, b *tupleBatch) {
 		rt.send(rt.pids[target], b)
 		return
 	}
-	w, err := encodeTupleBatch(rt.conf.Name, target, b)
+	w, err := tupleFrame(rt.conf.Name, target, b)
 	if err != nil {
 		// Values were checked at emit time; only a failing registered codec
 		// gets here. The tuples' trees time out and replay.

@@ -1,32 +1,73 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // The wire form of the runtime's messages, for tasks on other nodes. Inside
 // one process messages travel as Go values and none of this runs.
 
-// encodeTupleBatch turns a batch into its wire form. Values were checked at
-// emit time, so an error here means a registered codec failed.
-func encodeTupleBatch(topo string, dest int, b *tupleBatch) (*proto.TupleBatch, error) {
-	out := &proto.TupleBatch{Topology: topo, DestTask: int32(dest), SenderTask: int32(b.from), Tuples: make([]*proto.Tuple, len(b.tuples))}
+// Field numbers of TupleBatch, Tuple and Anchor, as in squall.proto.
+const (
+	batchTopology   protowire.Number = 1
+	batchDestTask   protowire.Number = 2
+	batchSenderTask protowire.Number = 3
+	batchTuples     protowire.Number = 4
+	tupleStream     protowire.Number = 1
+	tupleSourceTask protowire.Number = 2
+	tupleSourceComp protowire.Number = 3
+	tupleAnchors    protowire.Number = 4
+	tupleValues     protowire.Number = 5
+	anchorRoot      protowire.Number = 1
+	anchorEdge      protowire.Number = 2
+)
+
+// tupleFrame turns a batch into a TupleFrame: the TupleBatch wire format
+// written directly, one tuple and value at a time, without a message object
+// per tuple. Values were checked at emit time, so an error here means a
+// registered codec failed.
+func tupleFrame(topo string, dest int, b *tupleBatch) (*proto.TupleFrame, error) {
+	out := make([]byte, 0, 64+len(b.tuples)*48)
+	out = protowire.AppendTag(out, batchTopology, protowire.BytesType)
+	out = protowire.AppendString(out, topo)
+	out = protowire.AppendTag(out, batchDestTask, protowire.VarintType)
+	out = protowire.AppendVarint(out, uint64(dest))
+	out = protowire.AppendTag(out, batchSenderTask, protowire.VarintType)
+	out = protowire.AppendVarint(out, uint64(b.from))
+	var tup, val []byte
 	for i := range b.tuples {
 		t := &b.tuples[i]
-		vals, err := proto.EncodeValues(t.Values())
-		if err != nil {
-			return nil, fmt.Errorf("tuple from %s[%d] on stream %q: %w", t.SourceComponent(), t.SourceTask(), t.SourceStream(), err)
-		}
-		wt := &proto.Tuple{Stream: t.SourceStream(), SourceTask: int32(t.SourceTask()), SourceComponent: t.SourceComponent(), Values: vals}
+		tup = protowire.AppendTag(tup[:0], tupleStream, protowire.BytesType)
+		tup = protowire.AppendString(tup, t.SourceStream())
+		tup = protowire.AppendTag(tup, tupleSourceTask, protowire.VarintType)
+		tup = protowire.AppendVarint(tup, uint64(t.SourceTask()))
+		tup = protowire.AppendTag(tup, tupleSourceComp, protowire.BytesType)
+		tup = protowire.AppendString(tup, t.SourceComponent())
 		for _, a := range t.Anchors() {
-			wt.Anchors = append(wt.Anchors, &proto.Anchor{Root: a.Root, Edge: a.Edge})
+			tup = protowire.AppendTag(tup, tupleAnchors, protowire.BytesType)
+			tup = protowire.AppendVarint(tup, 18) // two tagged fixed64s
+			tup = protowire.AppendTag(tup, anchorRoot, protowire.Fixed64Type)
+			tup = protowire.AppendFixed64(tup, a.Root)
+			tup = protowire.AppendTag(tup, anchorEdge, protowire.Fixed64Type)
+			tup = protowire.AppendFixed64(tup, a.Edge)
 		}
-		out.Tuples[i] = wt
+		for _, v := range t.Values() {
+			var err error
+			if val, err = proto.AppendValue(val[:0], v); err != nil {
+				return nil, fmt.Errorf("tuple from %s[%d] on stream %q: %w", t.SourceComponent(), t.SourceTask(), t.SourceStream(), err)
+			}
+			tup = protowire.AppendTag(tup, tupleValues, protowire.BytesType)
+			tup = protowire.AppendBytes(tup, val)
+		}
+		out = protowire.AppendTag(out, batchTuples, protowire.BytesType)
+		out = protowire.AppendBytes(out, tup)
 	}
-	return out, nil
+	return &proto.TupleFrame{Batch: out}, nil
 }
 
 // originTable finds the shared Origin of decoded tuples by source task and
@@ -65,31 +106,139 @@ func (o *originTable) origin(task int, stream string) (*topology.Origin, error) 
 	return org, nil
 }
 
-// decodeTupleBatch turns a wire batch back into an in-process batch. The
+// errBadFrame means bytes that are not a TupleBatch.
+var errBadFrame = errors.New("malformed tuple batch")
+
+// frameHeader reads a TupleFrame's topology and task ids, so a batch for
+// another topology or task is refused before its tuples are read.
+func frameHeader(data []byte) (topo string, dest, sender int, err error) {
+	for len(data) > 0 {
+		num, typ, n := protowire.ConsumeTag(data)
+		if n < 0 {
+			return "", 0, 0, errBadFrame
+		}
+		data = data[n:]
+		switch {
+		case num == batchTopology && typ == protowire.BytesType:
+			s, m := protowire.ConsumeString(data)
+			topo, n = s, m
+		case num == batchDestTask && typ == protowire.VarintType:
+			v, m := protowire.ConsumeVarint(data)
+			dest, n = int(int32(v)), m
+		case num == batchSenderTask && typ == protowire.VarintType:
+			v, m := protowire.ConsumeVarint(data)
+			sender, n = int(int32(v)), m
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, data)
+		}
+		if n < 0 {
+			return "", 0, 0, errBadFrame
+		}
+		data = data[n:]
+	}
+	return topo, dest, sender, nil
+}
+
+// decodeFrame reads a TupleFrame's tuples into an in-process batch. The
 // receiving task's origin table gives tuples their field names from the
 // topology, not from the wire.
-func decodeTupleBatch(w *proto.TupleBatch, origins *originTable) (*tupleBatch, error) {
-	b := &tupleBatch{from: int(w.GetSenderTask()), tuples: make([]topology.Tuple, len(w.GetTuples()))}
+func decodeFrame(data []byte, sender int, origins *originTable) (*tupleBatch, error) {
+	b := &tupleBatch{from: sender}
+	var vals []any
 	var anchors []topology.Anchor
-	for i, wt := range w.GetTuples() {
-		org, err := origins.origin(int(wt.GetSourceTask()), wt.GetStream())
+	for len(data) > 0 {
+		num, typ, n := protowire.ConsumeTag(data)
+		if n < 0 {
+			return nil, errBadFrame
+		}
+		data = data[n:]
+		if num != batchTuples || typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, data); n < 0 {
+				return nil, errBadFrame
+			}
+			data = data[n:]
+			continue
+		}
+		tup, m := protowire.ConsumeBytes(data)
+		if m < 0 {
+			return nil, errBadFrame
+		}
+		data = data[m:]
+		var stream string
+		task := 0
+		vals, anchors = nil, anchors[:0]
+		for len(tup) > 0 {
+			num, typ, n := protowire.ConsumeTag(tup)
+			if n < 0 {
+				return nil, errBadFrame
+			}
+			tup = tup[n:]
+			switch {
+			case num == tupleStream && typ == protowire.BytesType:
+				stream, n = protowire.ConsumeString(tup)
+			case num == tupleSourceTask && typ == protowire.VarintType:
+				var v uint64
+				v, n = protowire.ConsumeVarint(tup)
+				task = int(int32(v))
+			case num == tupleAnchors && typ == protowire.BytesType:
+				var ab []byte
+				if ab, n = protowire.ConsumeBytes(tup); n >= 0 {
+					a, err := consumeAnchor(ab)
+					if err != nil {
+						return nil, err
+					}
+					anchors = append(anchors, a)
+				}
+			case num == tupleValues && typ == protowire.BytesType:
+				var vb []byte
+				if vb, n = protowire.ConsumeBytes(tup); n >= 0 {
+					v, err := proto.ConsumeValue(vb)
+					if err != nil {
+						return nil, fmt.Errorf("tuple from task %d on stream %q: %w", task, stream, err)
+					}
+					vals = append(vals, v)
+				}
+			default:
+				n = protowire.ConsumeFieldValue(num, typ, tup)
+			}
+			if n < 0 {
+				return nil, errBadFrame
+			}
+			tup = tup[n:]
+		}
+		org, err := origins.origin(task, stream)
 		if err != nil {
 			return nil, err
 		}
-		vals, err := proto.DecodeValues(wt.GetValues())
-		if err != nil {
-			return nil, fmt.Errorf("tuple from %s[%d] on stream %q: %w", org.Source.Component, org.Source.Task, org.Source.Stream, err)
-		}
 		if len(vals) != len(org.Fields) {
-			return nil, fmt.Errorf("tuple from %s[%d] on stream %q: %d values for fields %v", org.Source.Component, org.Source.Task, org.Source.Stream, len(vals), org.Fields)
+			return nil, fmt.Errorf("tuple from %s[%d] on stream %q: %d values for fields %v", org.Source.Component, task, stream, len(vals), org.Fields)
 		}
-		anchors = anchors[:0]
-		for _, a := range wt.GetAnchors() {
-			anchors = append(anchors, topology.Anchor{Root: a.GetRoot(), Edge: a.GetEdge()})
-		}
-		b.tuples[i].Init(org, vals, anchors)
+		b.tuples = append(b.tuples, topology.Tuple{})
+		b.tuples[len(b.tuples)-1].Init(org, vals, anchors)
 	}
 	return b, nil
+}
+
+func consumeAnchor(b []byte) (topology.Anchor, error) {
+	var a topology.Anchor
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || typ != protowire.Fixed64Type {
+			return a, errBadFrame
+		}
+		v, m := protowire.ConsumeFixed64(b[n:])
+		if m < 0 {
+			return a, errBadFrame
+		}
+		switch num {
+		case anchorRoot:
+			a.Root = v
+		case anchorEdge:
+			a.Edge = v
+		}
+		b = b[n+m:]
+	}
+	return a, nil
 }
 
 var (

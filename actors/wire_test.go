@@ -31,20 +31,25 @@ func TestTupleBatchSurvivesTheWire(t *testing.T) {
 	in.tuples[0].Init(org, topology.Values{int64(1), "北京"}, nil)
 	in.tuples[1].InitAnchored(org, topology.Values{int64(2), "k"}, 11, 22)
 	in.tuples[2].Init(org, topology.Values{int64(3), "k"}, []topology.Anchor{{Root: 1, Edge: 2}, {Root: 3, Edge: 4}})
+	dest := topo.Tasks("sink")[0]
 
-	w, err := encodeTupleBatch("orders", topo.Tasks("sink")[0], in)
+	frame, err := tupleFrame("orders", dest, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := gproto.Marshal(w)
+	raw, err := gproto.Marshal(frame)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back proto.TupleBatch
+	var back proto.TupleFrame
 	if err := gproto.Unmarshal(raw, &back); err != nil {
 		t.Fatal(err)
 	}
-	out, err := decodeTupleBatch(&back, newOriginTable(topo))
+	name, gotDest, sender, err := frameHeader(back.GetBatch())
+	if err != nil || name != "orders" || gotDest != dest || sender != spoutTask {
+		t.Fatalf("header: %q %d %d %v", name, gotDest, sender, err)
+	}
+	out, err := decodeFrame(back.GetBatch(), sender, newOriginTable(topo))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +65,28 @@ func TestTupleBatchSurvivesTheWire(t *testing.T) {
 			t.Errorf("tuple %d anchors %v became %v", i, a.Anchors(), b.Anchors())
 		}
 	}
+
+	// The frame holds a TupleBatch: the generated decoder reads it.
+	var gen proto.TupleBatch
+	if err := gproto.Unmarshal(back.GetBatch(), &gen); err != nil {
+		t.Fatalf("generated decoder: %v", err)
+	}
+	if gen.GetTopology() != "orders" || len(gen.GetTuples()) != 3 || len(gen.GetTuples()[2].GetAnchors()) != 2 {
+		t.Fatalf("generated decoder read %v", &gen)
+	}
+	if v, err := proto.DecodeValues(gen.GetTuples()[0].GetValues()); err != nil || v[1] != "北京" {
+		t.Fatalf("generated decoder values: %v %v", v, err)
+	}
+}
+
+// frameOf marshals a TupleBatch made with the generated code.
+func frameOf(t *testing.T, b *proto.TupleBatch) []byte {
+	t.Helper()
+	raw, err := gproto.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
 
 func TestDecodingRefusesBatchesThatDoNotFitTheTopology(t *testing.T) {
@@ -74,9 +101,15 @@ func TestDecodingRefusesBatchesThatDoNotFitTheTopology(t *testing.T) {
 		"unknown stream": {&proto.TupleBatch{Tuples: []*proto.Tuple{{SourceTask: int32(topo.Tasks("spout")[0]), Stream: "nope", Values: vals}}}, `no stream "nope"`},
 		"field count":    {&proto.TupleBatch{Tuples: []*proto.Tuple{{SourceTask: int32(topo.Tasks("spout")[0]), Stream: "default", Values: vals[:1]}}}, "1 values for fields"},
 	} {
-		if _, err := decodeTupleBatch(c.w, origins); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := decodeFrame(frameOf(t, c.w), 1, origins); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error containing %q", name, err, c.want)
 		}
+	}
+	if _, err := decodeFrame([]byte{0x22, 0xff}, 1, origins); err == nil {
+		t.Error("decoded a truncated frame")
+	}
+	if _, _, _, err := frameHeader([]byte{0xff}); err == nil {
+		t.Error("read the header of garbage")
 	}
 }
 
@@ -110,19 +143,19 @@ func BenchmarkTupleBatchWireRoundTrip(b *testing.B) {
 	origins := newOriginTable(topo)
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		w, err := encodeTupleBatch("t", 1, in)
+		f, err := tupleFrame("t", 1, in)
 		if err != nil {
 			b.Fatal(err)
 		}
-		raw, err := gproto.Marshal(w)
+		raw, err := gproto.Marshal(f)
 		if err != nil {
 			b.Fatal(err)
 		}
-		var back proto.TupleBatch
+		var back proto.TupleFrame
 		if err := gproto.Unmarshal(raw, &back); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := decodeTupleBatch(&back, origins); err != nil {
+		if _, err := decodeFrame(back.GetBatch(), task, origins); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -30,6 +30,7 @@ const (
 type AckOp_Kind int32
 
 const (
+	// KIND_UNSPECIFIED is proto3's zero, so a missing kind is never INIT.
 	AckOp_KIND_UNSPECIFIED AckOp_Kind = 0
 	// INIT: a spout started the tree; value is the XOR of its edges.
 	AckOp_INIT AckOp_Kind = 1
@@ -85,6 +86,7 @@ func (AckOp_Kind) EnumDescriptor() ([]byte, []int) {
 type Control_Op int32
 
 const (
+	// OP_UNSPECIFIED is proto3's zero, so a missing op is never ACTIVATE.
 	Control_OP_UNSPECIFIED Control_Op = 0
 	Control_ACTIVATE       Control_Op = 1
 	Control_DEACTIVATE     Control_Op = 2
@@ -387,7 +389,9 @@ func (x *Custom) GetData() []byte {
 	return nil
 }
 
-// Anchor is a tuple's place in one ack tree.
+// Anchor is a tuple's place in one ack tree: root is the tree's id (one per
+// spout tuple with a message id), edge the random id of the edge the tuple
+// travels on. A tuple anchored to several inputs has one anchor per tree.
 type Anchor struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Root          uint64                 `protobuf:"fixed64,1,opt,name=root,proto3" json:"root,omitempty"`
@@ -440,7 +444,8 @@ func (x *Anchor) GetEdge() uint64 {
 	return 0
 }
 
-// Tuple is one tuple on the wire.
+// Tuple is one tuple on the wire. values follow the fields its source
+// declared for stream; an unanchored tuple has no anchors.
 type Tuple struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	Stream          string                 `protobuf:"bytes,1,opt,name=stream,proto3" json:"stream,omitempty"`
@@ -517,7 +522,8 @@ func (x *Tuple) GetValues() []*Value {
 	return nil
 }
 
-// TupleBatch carries tuples from one task to another; one message per batch.
+// TupleBatch carries tuples from one task to another; one actor message per
+// batch, since per-tuple messages are too slow.
 type TupleBatch struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Topology   string                 `protobuf:"bytes,1,opt,name=topology,proto3" json:"topology,omitempty"`
@@ -595,13 +601,14 @@ func (x *TupleBatch) GetSeq() uint64 {
 	return 0
 }
 
-// AckOp is one operation on an ack tree.
+// AckOp is one operation on an ack tree, for the acker that owns its root.
 type AckOp struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          AckOp_Kind             `protobuf:"varint,1,opt,name=kind,proto3,enum=squall.AckOp_Kind" json:"kind,omitempty"`
-	Root          uint64                 `protobuf:"fixed64,2,opt,name=root,proto3" json:"root,omitempty"`
-	Value         uint64                 `protobuf:"fixed64,3,opt,name=value,proto3" json:"value,omitempty"`
-	SpoutTask     int32                  `protobuf:"varint,4,opt,name=spout_task,json=spoutTask,proto3" json:"spout_task,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  AckOp_Kind             `protobuf:"varint,1,opt,name=kind,proto3,enum=squall.AckOp_Kind" json:"kind,omitempty"`
+	Root  uint64                 `protobuf:"fixed64,2,opt,name=root,proto3" json:"root,omitempty"`
+	Value uint64                 `protobuf:"fixed64,3,opt,name=value,proto3" json:"value,omitempty"`
+	// spout_task is the task that gets the TreeDone; set on INIT.
+	SpoutTask     int32 `protobuf:"varint,4,opt,name=spout_task,json=spoutTask,proto3" json:"spout_task,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -664,7 +671,8 @@ func (x *AckOp) GetSpoutTask() int32 {
 	return 0
 }
 
-// AckBatch carries ack-tree operations to one acker.
+// AckBatch carries ack-tree operations to one acker task (ackers are
+// sharded by root).
 type AckBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Topology      string                 `protobuf:"bytes,1,opt,name=topology,proto3" json:"topology,omitempty"`
@@ -725,7 +733,8 @@ func (x *AckBatch) GetOps() []*AckOp {
 	return nil
 }
 
-// TreeDone tells a spout task that a tree completed or failed.
+// TreeDone tells a spout task that a tree completed (every edge acked) or
+// failed (a FAIL, or the message timeout), so it calls Ack or Fail.
 type TreeDone struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Root          uint64                 `protobuf:"fixed64,1,opt,name=root,proto3" json:"root,omitempty"`
@@ -839,8 +848,9 @@ func (x *TreeDoneBatch) GetDone() []*TreeDone {
 	return nil
 }
 
-// Credit returns flow-control credit: the receiver executed that many of
-// the sender's batches.
+// Credit returns flow-control credit: task from_task (the receiver of
+// tuples) executed batches more of the batches that to_task sent it, so
+// to_task may send that many more. Credits travel node to node directly.
 type Credit struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Topology      string                 `protobuf:"bytes,1,opt,name=topology,proto3" json:"topology,omitempty"`
@@ -962,6 +972,55 @@ func (x *Control) GetOp() Control_Op {
 	return Control_OP_UNSPECIFIED
 }
 
+// TupleFrame carries one TupleBatch, encoded, as a single bytes field. The
+// runtime sends tuple batches to other nodes this way so that neither side
+// builds a message object per tuple and per value: the sender appends the
+// TupleBatch wire format directly and the receiver reads it into tuples.
+// Unmarshalling batch as a TupleBatch gives the same batch.
+type TupleFrame struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Batch         []byte                 `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TupleFrame) Reset() {
+	*x = TupleFrame{}
+	mi := &file_squall_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TupleFrame) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TupleFrame) ProtoMessage() {}
+
+func (x *TupleFrame) ProtoReflect() protoreflect.Message {
+	mi := &file_squall_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TupleFrame.ProtoReflect.Descriptor instead.
+func (*TupleFrame) Descriptor() ([]byte, []int) {
+	return file_squall_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *TupleFrame) GetBatch() []byte {
+	if x != nil {
+		return x.Batch
+	}
+	return nil
+}
+
 var File_squall_proto protoreflect.FileDescriptor
 
 const file_squall_proto_rawDesc = "" +
@@ -1039,7 +1098,10 @@ const file_squall_proto_rawDesc = "" +
 	"\bACTIVATE\x10\x01\x12\x0e\n" +
 	"\n" +
 	"DEACTIVATE\x10\x02\x12\b\n" +
-	"\x04KILL\x10\x03B'Z%github.com/squall-stream/squall/protob\x06proto3"
+	"\x04KILL\x10\x03\"\"\n" +
+	"\n" +
+	"TupleFrame\x12\x14\n" +
+	"\x05batch\x18\x01 \x01(\fR\x05batchB'Z%github.com/squall-stream/squall/protob\x06proto3"
 
 var (
 	file_squall_proto_rawDescOnce sync.Once
@@ -1054,7 +1116,7 @@ func file_squall_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_squall_proto_goTypes = []any{
 	(AckOp_Kind)(0),               // 0: squall.AckOp.Kind
 	(Control_Op)(0),               // 1: squall.Control.Op
@@ -1069,12 +1131,13 @@ var file_squall_proto_goTypes = []any{
 	(*TreeDoneBatch)(nil),         // 10: squall.TreeDoneBatch
 	(*Credit)(nil),                // 11: squall.Credit
 	(*Control)(nil),               // 12: squall.Control
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
-	(*anypb.Any)(nil),             // 14: google.protobuf.Any
+	(*TupleFrame)(nil),            // 13: squall.TupleFrame
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*anypb.Any)(nil),             // 15: google.protobuf.Any
 }
 var file_squall_proto_depIdxs = []int32{
-	13, // 0: squall.Value.time_value:type_name -> google.protobuf.Timestamp
-	14, // 1: squall.Value.message_value:type_name -> google.protobuf.Any
+	14, // 0: squall.Value.time_value:type_name -> google.protobuf.Timestamp
+	15, // 1: squall.Value.message_value:type_name -> google.protobuf.Any
 	3,  // 2: squall.Value.custom_value:type_name -> squall.Custom
 	4,  // 3: squall.Tuple.anchors:type_name -> squall.Anchor
 	2,  // 4: squall.Tuple.values:type_name -> squall.Value
@@ -1112,7 +1175,7 @@ func file_squall_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_proto_rawDesc), len(file_squall_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
