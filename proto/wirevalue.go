@@ -6,8 +6,8 @@ import (
 	"math"
 	"time"
 
-	gproto "google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/encoding/protowire"
+	gproto "google.golang.org/protobuf/proto"
 )
 
 // The fast path of the codec: AppendValue writes a Value's wire bytes
