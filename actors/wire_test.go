@@ -161,3 +161,34 @@ func BenchmarkTupleBatchWireRoundTrip(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*256)/time.Since(start).Seconds(), "tuples/s")
 }
+
+// TestTaskRefusesFramesItDoesNotHold: a frame for another topology or
+// another task is counted as an error and dropped; the task keeps running.
+func TestTaskRefusesFramesItDoesNotHold(t *testing.T) {
+	l := newLedger(100)
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
+	b.SetBolt("sink", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }), 1).ShuffleGrouping("spout")
+	lt := run(t, b, topology.Config{Name: "mine"})
+	sink := lt.rt.topo.Tasks("sink")[0]
+	spout := lt.rt.topo.Tasks("spout")[0]
+	org := &topology.Origin{Source: topology.Source{Component: "spout", Stream: topology.DefaultStream, Task: spout}, Fields: topology.NewFields("id", "key")}
+	batch := &tupleBatch{from: spout, tuples: make([]topology.Tuple, 1)}
+	batch.tuples[0].Init(org, topology.Values{int64(1), "k"}, nil)
+	for _, c := range []struct {
+		topo string
+		dest int
+	}{{"theirs", sink}, {"mine", sink + 100}} {
+		f, err := tupleFrame(c.topo, c.dest, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lt.rt.system.Root.Send(lt.rt.pids[sink], f)
+	}
+	lt.rt.system.Root.Send(lt.rt.pids[sink], &proto.TupleFrame{Batch: []byte{0xff, 0xff}})
+	wait(t, 5*time.Second, "three refusals counted", func() bool {
+		m, _ := lt.Component("sink")
+		return m.Errors == 3
+	})
+	wait(t, 10*time.Second, "the topology still acking", func() bool { return l.ackedCount() == 100 })
+}
