@@ -6,4 +6,12 @@
 //
 // Under `go test -short` every Start* skips the test. A missing server
 // binary fails the test with a hint to run `make deps`, which installs them.
+//
+// sarama against kfake: sarama.NewConfig()'s defaults work for producing,
+// partition consumers and consumer groups (set Consumer.Offsets.Initial to
+// OffsetOldest to read what was produced before the group joined). An
+// idempotent producer needs what sarama itself demands: RequiredAcks =
+// WaitForAll, Net.MaxOpenRequests = 1 and Retry.Max ≥ 1. Kafka.Stop and
+// Kafka.Start keep the log and the producer ids, so such a producer carries
+// on across a restart as it would against a real broker.
 package testinfra

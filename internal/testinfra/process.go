@@ -24,8 +24,9 @@ type server struct {
 	dir  string
 	log  string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed once cmd has exited and been reaped
 }
 
 func newServer(t testing.TB, name string, dir string, args ...string) *server {
@@ -40,7 +41,11 @@ func (s *server) start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd != nil {
-		return
+		select {
+		case <-s.done: // it died on its own: start it again
+		default:
+			return
+		}
 	}
 	if _, err := exec.LookPath(s.args[0]); err != nil {
 		s.t.Fatalf("%s: %v; run `make deps` to install the test servers", s.name, err)
@@ -59,6 +64,14 @@ func (s *server) start() {
 	}
 	logf.Close()
 	s.cmd = cmd
+	// Reap the child as soon as it exits, so a server that dies at start
+	// fails the readiness wait at once instead of at its deadline.
+	done := make(chan struct{})
+	s.done = done
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
 }
 
 // Stop kills the process (and its group) by PID and waits for it to exit.
@@ -69,10 +82,14 @@ func (s *server) Stop() {
 	if s.cmd == nil {
 		return
 	}
-	pid := s.cmd.Process.Pid
-	_ = syscall.Kill(-pid, syscall.SIGKILL) // the group: ZooKeeper's JVM has no children, but be sure
-	_ = s.cmd.Wait()
-	s.cmd = nil
+	select {
+	case <-s.done: // exited and reaped already: its PID may belong to someone else now
+	default:
+		// The group: ZooKeeper's JVM has no children, but be sure.
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+	s.cmd, s.done = nil, nil
 }
 
 // logTail returns the end of the server's log for failure messages.
@@ -95,12 +112,13 @@ func (s *server) waitUntil(d time.Duration, ready func() error) {
 			return
 		}
 		s.mu.Lock()
-		exited := s.cmd != nil && s.cmd.ProcessState != nil
+		done := s.done
 		s.mu.Unlock()
-		if exited {
-			break
+		select {
+		case <-done:
+			s.t.Fatalf("%s exited before serving: %v\n--- log ---\n%s", s.name, err, s.logTail())
+		case <-time.After(20 * time.Millisecond):
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	s.t.Fatalf("%s did not serve within %v: %v\n--- log ---\n%s", s.name, d, err, s.logTail())
 }
