@@ -1,0 +1,140 @@
+package dashboard
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/examples/orders"
+	"github.com/squall-stream/squall/internal/testinfra"
+)
+
+func get(t *testing.T, url string, v any) *http.Response {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if v != nil {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+	}
+	return resp
+}
+
+func TestSummaryReadsTheOrderFiguresFromRedis(t *testing.T) {
+	r := testinfra.StartRedis(t)
+	rc := goredis.NewClient(&goredis.Options{Addr: r.Addr()})
+	defer rc.Close()
+	ctx := context.Background()
+	k := orders.Keys{Prefix: orders.DefaultPrefix}
+	now := time.Now()
+	seed := rc.Pipeline()
+	seed.HSet(ctx, k.Totals(), "orders", 1234, "gmv", "98765.5")
+	seed.HSet(ctx, k.ProvinceOrders(), "广东", 700, "北京", 534)
+	seed.HSet(ctx, k.ProvinceGMV(), "广东", "60000", "北京", "38765.5")
+	seed.HSet(ctx, k.Payments(), "支付宝", 800, "微信支付", 434)
+	seed.ZAdd(ctx, k.TopProducts(), goredis.Z{Member: "华为 Mate 60 Pro 手机", Score: 6999}, goredis.Z{Member: "小米 14 手机", Score: 3999})
+	seed.PFAdd(ctx, k.Buyers(now), "U1", "U2", "U3")
+	seed.HSet(ctx, k.Minute(now), "orders", 42, "gmv", "4200")
+	seed.HSet(ctx, k.Errors(), "malformed", 3)
+	seed.LPush(ctx, k.RecentErrors(), "not json")
+	if _, err := seed.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(Options{Redis: rc, Logger: slog.New(slog.DiscardHandler)}).Handler())
+	defer srv.Close()
+
+	var s Summary
+	if resp := get(t, srv.URL+"/api/orders/summary", &s); resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if !s.Redis || s.Orders != 1234 || s.GMV != 98765.5 || s.BuyersDay != 3 || s.Malformed != 3 {
+		t.Fatalf("summary: %+v", s)
+	}
+	if len(s.Provinces) != 2 || s.Provinces[0].Name != "广东" || s.Provinces[0].Orders != 700 || s.Provinces[0].GMV != 60000 {
+		t.Fatalf("provinces: %+v", s.Provinces)
+	}
+	if len(s.Top) != 2 || s.Top[0].Name != "华为 Mate 60 Pro 手机" {
+		t.Fatalf("top products: %+v", s.Top)
+	}
+	if len(s.Minutes) != minutesShown || s.Minutes[minutesShown-1].Orders != 42 {
+		t.Fatalf("minutes: last %+v of %d", s.Minutes[len(s.Minutes)-1], len(s.Minutes))
+	}
+	if len(s.Recent) != 1 || s.Recent[0] != "not json" {
+		t.Fatalf("recent errors: %v", s.Recent)
+	}
+
+	// Redis down: a clear error, no panic, no hang.
+	r.Stop()
+	resp := get(t, srv.URL+"/api/orders/summary", &s)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(s.Error, "Redis") {
+		t.Fatalf("with Redis down: %d %+v", resp.StatusCode, s)
+	}
+}
+
+func TestTopologyAndPagesAndEvents(t *testing.T) {
+	metrics := func() []actors.ComponentMetrics {
+		return []actors.ComponentMetrics{{Component: "kafka", Spout: true, Tasks: make([]actors.TaskMetrics, 2),
+			TaskMetrics: actors.TaskMetrics{Emitted: 10, Acked: 9, Failed: 1, CompleteLatency: 3 * time.Millisecond}}}
+	}
+	srv := httptest.NewServer(New(Options{Metrics: metrics, Topology: "orders", Every: 20 * time.Millisecond}).Handler())
+	defer srv.Close()
+
+	var v TopologyView
+	get(t, srv.URL+"/api/topology", &v)
+	if !v.Running || v.Name != "orders" || len(v.Components) != 1 {
+		t.Fatalf("topology: %+v", v)
+	}
+	if c := v.Components[0]; c.Kind != "spout" || c.Tasks != 2 || c.Acked != 9 || c.CompleteLatency != 3 {
+		t.Fatalf("component: %+v", c)
+	}
+	for path, want := range map[string]string{"/": "实时订单", "/topology": "Components", "/static/app.js": "EventSource"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Fatalf("GET %s: %d, body lacks %q", path, resp.StatusCode, want)
+		}
+	}
+	if resp := get(t, srv.URL+"/nope", nil); resp.StatusCode != 404 {
+		t.Fatalf("GET /nope: %d", resp.StatusCode)
+	}
+
+	// Without Redis the summary says so; events carry both kinds.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && len(seen) < 2 {
+		if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+			seen[name] = true
+		}
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok && strings.Contains(data, `"redis"`) && !strings.Contains(data, `"redis":false`) {
+			t.Fatalf("summary without Redis: %s", data)
+		}
+	}
+	if !seen["summary"] || !seen["topology"] {
+		t.Fatalf("events seen: %v", seen)
+	}
+}
