@@ -9,21 +9,34 @@ import (
 	"time"
 )
 
-// Redis is a redis-server child process on a free port, without persistence.
+// Redis is a redis-server child process on a free port.
 type Redis struct {
 	srv  *server
 	port int
 }
 
-// StartRedis starts redis-server and waits until it answers PING.
+// StartRedis starts redis-server without persistence and waits until it
+// answers PING.
 func StartRedis(t testing.TB) *Redis {
+	t.Helper()
+	return startRedis(t, "--appendonly", "no")
+}
+
+// StartPersistentRedis starts redis-server with an append-only file synced
+// on every write, so its data survives Stop and Start as a production
+// server's would.
+func StartPersistentRedis(t testing.TB) *Redis {
+	t.Helper()
+	return startRedis(t, "--appendonly", "yes", "--appendfsync", "always")
+}
+
+func startRedis(t testing.TB, persistence ...string) *Redis {
 	t.Helper()
 	skipShort(t, "redis-server")
 	dir := t.TempDir()
 	port := freePort(t)
-	r := &Redis{port: port, srv: newServer(t, "redis", dir,
-		"redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir)}
+	args := append([]string{"redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir}, persistence...)
+	r := &Redis{port: port, srv: newServer(t, "redis", dir, args...)}
 	r.Start()
 	return r
 }
@@ -32,7 +45,7 @@ func StartRedis(t testing.TB) *Redis {
 func (r *Redis) Addr() string { return addr(r.port) }
 
 // Start starts the server again on the same port after Stop; its data is
-// gone, as after a real restart without persistence.
+// gone unless it was started with StartPersistentRedis.
 func (r *Redis) Start() {
 	r.srv.t.Helper()
 	r.srv.start()

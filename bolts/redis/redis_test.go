@@ -1,0 +1,214 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/squall-stream/squall/internal/testinfra"
+	"github.com/squall-stream/squall/topology"
+)
+
+// collector records what a bolt does with its tuples.
+type collector struct {
+	mu      sync.Mutex
+	acked   []*topology.Tuple
+	failed  []*topology.Tuple
+	emitted []topology.Values
+	errs    []error
+}
+
+func (c *collector) Emit(v topology.Values, _ ...*topology.Tuple) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.emitted = append(c.emitted, v)
+	return nil
+}
+func (c *collector) EmitTo(_ string, v topology.Values, a ...*topology.Tuple) error {
+	return c.Emit(v, a...)
+}
+func (c *collector) EmitDirect(_ int, _ string, v topology.Values, a ...*topology.Tuple) error {
+	return c.Emit(v, a...)
+}
+func (c *collector) Ack(t *topology.Tuple)  { c.mu.Lock(); c.acked = append(c.acked, t); c.mu.Unlock() }
+func (c *collector) Fail(t *topology.Tuple) { c.mu.Lock(); c.failed = append(c.failed, t); c.mu.Unlock() }
+func (c *collector) ReportError(err error)  { c.mu.Lock(); c.errs = append(c.errs, err); c.mu.Unlock() }
+
+var orderFields = topology.NewFields("orderId", "userId", "province", "product", "amount", "qty", "at", "line")
+
+func order(id, user, province, product string, amount float64, qty int64, at time.Time) *topology.Tuple {
+	return topology.NewTuple(topology.Source{Component: "parse"}, orderFields,
+		topology.Values{id, user, province, product, amount, qty, at, `{"orderId":"` + id + `"}`}, nil)
+}
+
+// prepared returns a bolt prepared with a recording collector.
+func prepared(t *testing.T, factory func() topology.Bolt) (topology.Bolt, *collector) {
+	t.Helper()
+	b := factory()
+	topo := testTopology(t)
+	c := &collector{}
+	if err := b.Prepare(topology.NewTopologyContext("t", topo, "sink", topo.Tasks("sink")[0], nil, nil), c); err != nil {
+		t.Fatal(err)
+	}
+	return b, c
+}
+
+type nopSpout struct{}
+
+func (nopSpout) DeclareOutputFields(d *topology.OutputDeclarer)                    { d.Declare(orderFields) }
+func (nopSpout) Open(*topology.TopologyContext, topology.SpoutOutputCollector) error { return nil }
+func (nopSpout) NextTuple()                                                         {}
+func (nopSpout) Ack(any)                                                            {}
+func (nopSpout) Fail(any)                                                           {}
+func (nopSpout) Close() error                                                       { return nil }
+
+func testTopology(t *testing.T) *topology.Topology {
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return nopSpout{} }, 1)
+	b.SetBolt("sink", NewWriter(WriterConfig{Client: goredis.NewClient(&goredis.Options{}), Mapper: Mappers()}), 1).ShuffleGrouping("spout")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+func client(t *testing.T, r *testinfra.Redis) *goredis.Client {
+	c := goredis.NewClient(&goredis.Options{Addr: r.Addr()})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestMappersWriteWhatTheyClaim(t *testing.T) {
+	r := testinfra.StartRedis(t)
+	rc := client(t, r)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 11, 20, 15, 7, 0, time.UTC)
+	p := "t:"
+	mapper := Mappers(
+		HashIncrement{Key: Key{Prefix: p, Name: "gmv"}, FieldField: "province", AmountField: "amount"},
+		HashIncrement{Key: Key{Prefix: p, Name: "qty"}, FieldField: "province", AmountField: "qty"},
+		HashIncrement{Key: Key{Prefix: p, Name: "minute", TimeField: "at", Bucket: time.Minute}, Field: "orders", TTL: time.Hour},
+		SortedSetIncrement{Key: Key{Prefix: p, Name: "top"}, MemberField: "product", ScoreField: "amount", KeepTop: 2},
+		Store{Key: Key{Prefix: p, Name: "last", KeyField: "userId"}, ValueField: "orderId", TTL: time.Minute},
+		Store{Key: Key{Prefix: p, Name: "orders"}, FieldField: "orderId", ValueField: "at"},
+		ListPush{Key: Key{Prefix: p, Name: "recent"}, ValueField: "orderId", MaxLen: 2},
+		StreamAdd{Key: Key{Prefix: p, Name: "stream"}, Fields: []string{"orderId", "amount"}, MaxLen: 100},
+		UniqueCount{Key: Key{Prefix: p, Name: "buyers", TimeField: "at", Bucket: 24 * time.Hour}, MemberField: "userId", TTL: 48 * time.Hour},
+	)
+	w, c := prepared(t, NewWriter(WriterConfig{Client: rc, Mapper: mapper, Logger: quiet()}))
+	w.Execute(order("O1", "U1", "广东", "手机", 100.5, 2, at))
+	w.Execute(order("O2", "U2", "广东", "电脑", 200, 1, at))
+	w.Execute(order("O3", "U1", "北京", "耳机", 50, 3, at))
+	w.(topology.Flusher).Flush()
+	if len(c.acked) != 3 || len(c.failed) != 0 {
+		t.Fatalf("acked %d failed %d: %v", len(c.acked), len(c.failed), c.errs)
+	}
+	check := func(what string, got, want any) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s = %v, want %v", what, got, want)
+		}
+	}
+	check("gmv 广东", rc.HGet(ctx, p+"gmv", "广东").Val(), "300.5")
+	check("qty 北京", rc.HGet(ctx, p+"qty", "北京").Val(), "3")
+	check("minute orders", rc.HGet(ctx, p+"minute:202611112015", "orders").Val(), "3")
+	if ttl := rc.PTTL(ctx, p+"minute:202611112015").Val(); ttl <= 0 || ttl > time.Hour {
+		t.Errorf("minute bucket TTL %v", ttl)
+	}
+	top := rc.ZRevRangeWithScores(ctx, p+"top", 0, -1).Val()
+	if len(top) != 2 || top[0].Member != "电脑" || top[1].Member != "手机" {
+		t.Errorf("top-2 = %v", top)
+	}
+	check("last order of U1", rc.Get(ctx, p+"last:U1").Val(), "O3")
+	check("order time", rc.HGet(ctx, p+"orders", "O2").Val(), "2026-11-11T20:15:07Z")
+	if l := rc.LRange(ctx, p+"recent", 0, -1).Val(); len(l) != 2 || l[0] != "O3" {
+		t.Errorf("recent = %v", l)
+	}
+	if n := rc.XLen(ctx, p+"stream").Val(); n != 3 {
+		t.Errorf("stream length %d", n)
+	}
+	check("unique buyers", rc.PFCount(ctx, p+"buyers:20261111").Val(), int64(2))
+}
+
+func TestWrongTypeFailsTheTupleNamingTheKey(t *testing.T) {
+	r := testinfra.StartRedis(t)
+	rc := client(t, r)
+	rc.Set(context.Background(), "t:gmv", "a string", 0)
+	for _, idem := range []*Idempotence{nil, {EventField: "orderId"}} {
+		w, c := prepared(t, NewWriter(WriterConfig{Client: rc, Logger: quiet(), Idempotent: idem,
+			Mapper: HashIncrement{Key: Key{Prefix: "t:", Name: "gmv"}, FieldField: "province", AmountField: "amount"}}))
+		w.Execute(order("O1", "U1", "广东", "手机", 1, 1, time.Now()))
+		w.(topology.Flusher).Flush()
+		if len(c.failed) != 1 || len(c.acked) != 0 {
+			t.Fatalf("idempotent %v: acked %d failed %d", idem != nil, len(c.acked), len(c.failed))
+		}
+	}
+	// The error that is logged names the key and the problem.
+	err := tupleError([]string{"t:gmv"}, errors.New("WRONGTYPE Operation against a key holding the wrong kind of value"))
+	if !strings.Contains(err.Error(), "t:gmv") || !strings.Contains(err.Error(), "WRONGTYPE") {
+		t.Fatal(err)
+	}
+	// Nothing was applied or remembered by the idempotent attempt.
+	if n := rc.Exists(context.Background(), "squall:applied:O1").Val(); n != 0 {
+		t.Fatal("the failed idempotent write marked its event as applied")
+	}
+}
+
+func TestLookupAndFilter(t *testing.T) {
+	r := testinfra.StartRedis(t)
+	rc := client(t, r)
+	ctx := context.Background()
+	rc.HSet(ctx, "user:U1", "level", "gold", "city", "深圳")
+	rc.Set(ctx, "name:U1", "小明", 0)
+	rc.SAdd(ctx, "vip", "U1")
+
+	l, c := prepared(t, NewLookup(LookupConfig{Client: rc, Key: Key{Name: "user", KeyField: "userId"},
+		HashFields: []string{"level", "city"}, InputFields: []string{"orderId", "userId"}, Logger: quiet()}))
+	l.Execute(order("O1", "U1", "广东", "手机", 1, 1, time.Now()))
+	l.Execute(order("O2", "U9", "广东", "手机", 1, 1, time.Now()))
+	l.(topology.Flusher).Flush()
+	if len(c.emitted) != 2 || c.emitted[0][2] != "gold" || c.emitted[0][3] != "深圳" || c.emitted[1][2] != "" || len(c.acked) != 2 {
+		t.Fatalf("lookup emitted %v, acked %d", c.emitted, len(c.acked))
+	}
+	g, c2 := prepared(t, NewLookup(LookupConfig{Client: rc, Key: Key{Name: "name", KeyField: "userId"}, InputFields: []string{"userId"}, Logger: quiet()}))
+	g.Execute(order("O1", "U1", "广东", "手机", 1, 1, time.Now()))
+	g.(topology.Flusher).Flush()
+	if len(c2.emitted) != 1 || c2.emitted[0][1] != "小明" {
+		t.Fatalf("GET lookup emitted %v", c2.emitted)
+	}
+
+	f, c3 := prepared(t, NewFilter(FilterConfig{Client: rc, Key: Key{Name: "vip"}, MemberField: "userId", Fields: orderFields, Logger: quiet()}))
+	f.Execute(order("O1", "U1", "广东", "手机", 1, 1, time.Now()))
+	f.Execute(order("O2", "U2", "广东", "手机", 1, 1, time.Now()))
+	f.(topology.Flusher).Flush()
+	if len(c3.emitted) != 1 || c3.emitted[0][1] != "U1" || len(c3.acked) != 2 {
+		t.Fatalf("filter emitted %v, acked %d", c3.emitted, len(c3.acked))
+	}
+
+	// Redis down: lookups fail (and replay), nothing is emitted.
+	r.Stop()
+	l.Execute(order("O3", "U1", "广东", "手机", 1, 1, time.Now()))
+	l.(topology.Flusher).Flush()
+	if len(c.failed) != 1 || len(c.emitted) != 2 {
+		t.Fatalf("with Redis down: failed %d, emitted %d", len(c.failed), len(c.emitted))
+	}
+}
+
+func TestIncompleteConfigIsAClearError(t *testing.T) {
+	topo := testTopology(t)
+	tc := topology.NewTopologyContext("t", topo, "sink", topo.Tasks("sink")[0], nil, nil)
+	if err := NewWriter(WriterConfig{Mapper: Mappers()})().Prepare(tc, &collector{}); !errors.Is(err, ErrNoClient) {
+		t.Fatalf("no client: %v", err)
+	}
+	if err := NewWriter(WriterConfig{Client: goredis.NewClient(&goredis.Options{})})().Prepare(tc, &collector{}); !errors.Is(err, ErrNoMapper) {
+		t.Fatalf("no mapper: %v", err)
+	}
+}
