@@ -35,9 +35,13 @@ func (c *collector) EmitTo(_ string, v topology.Values, a ...*topology.Tuple) er
 func (c *collector) EmitDirect(_ int, _ string, v topology.Values, a ...*topology.Tuple) error {
 	return c.Emit(v, a...)
 }
-func (c *collector) Ack(t *topology.Tuple)  { c.mu.Lock(); c.acked = append(c.acked, t); c.mu.Unlock() }
-func (c *collector) Fail(t *topology.Tuple) { c.mu.Lock(); c.failed = append(c.failed, t); c.mu.Unlock() }
-func (c *collector) ReportError(err error)  { c.mu.Lock(); c.errs = append(c.errs, err); c.mu.Unlock() }
+func (c *collector) Ack(t *topology.Tuple) { c.mu.Lock(); c.acked = append(c.acked, t); c.mu.Unlock() }
+func (c *collector) Fail(t *topology.Tuple) {
+	c.mu.Lock()
+	c.failed = append(c.failed, t)
+	c.mu.Unlock()
+}
+func (c *collector) ReportError(err error) { c.mu.Lock(); c.errs = append(c.errs, err); c.mu.Unlock() }
 
 var orderFields = topology.NewFields("orderId", "userId", "province", "product", "amount", "qty", "at", "line")
 
@@ -60,12 +64,12 @@ func prepared(t *testing.T, factory func() topology.Bolt) (topology.Bolt, *colle
 
 type nopSpout struct{}
 
-func (nopSpout) DeclareOutputFields(d *topology.OutputDeclarer)                    { d.Declare(orderFields) }
+func (nopSpout) DeclareOutputFields(d *topology.OutputDeclarer)                      { d.Declare(orderFields) }
 func (nopSpout) Open(*topology.TopologyContext, topology.SpoutOutputCollector) error { return nil }
-func (nopSpout) NextTuple()                                                         {}
-func (nopSpout) Ack(any)                                                            {}
-func (nopSpout) Fail(any)                                                           {}
-func (nopSpout) Close() error                                                       { return nil }
+func (nopSpout) NextTuple()                                                          {}
+func (nopSpout) Ack(any)                                                             {}
+func (nopSpout) Fail(any)                                                            {}
+func (nopSpout) Close() error                                                        { return nil }
 
 func testTopology(t *testing.T) *topology.Topology {
 	b := topology.NewBuilder()
