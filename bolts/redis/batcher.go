@@ -11,7 +11,7 @@ import (
 
 // Defaults of the bolts' batching.
 const (
-	DefaultBatchSize = 256
+	DefaultBatchSize = 1024
 	DefaultLinger    = 5 * time.Millisecond
 	DefaultTimeout   = 5 * time.Second
 )

@@ -18,7 +18,9 @@ type WriterConfig struct {
 	Client goredis.UniversalClient
 	// Mapper makes each tuple's commands.
 	Mapper Mapper
-	// BatchSize is how many tuples one pipeline carries. Default 256.
+	// BatchSize is how many tuples one pipeline carries. Default 1024; a
+	// task whose input runs dry flushes sooner, so this bounds the batch
+	// under load, not the latency.
 	BatchSize int
 	// Linger is how long a partial batch may wait while input keeps
 	// coming. Default 5ms. (An idle task flushes at once.)

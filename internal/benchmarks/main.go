@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
+	"testing"
 	"text/tabwriter"
 	"time"
 )
@@ -26,6 +27,7 @@ func main() {
 	dur := flag.Duration("duration", 5*time.Second, "how long each throughput run lasts")
 	only := flag.String("run", "", "run only the benchmarks whose name contains this")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	testing.Init() // the Redis suite runs inside testing.Benchmark
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -65,6 +67,7 @@ type suite struct {
 var suites = []suite{
 	{"topology", topologySuite},
 	{"cluster", clusterSuite},
+	{"redis", redisSuite},
 }
 
 func print(rows []result) {
