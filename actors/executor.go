@@ -75,6 +75,7 @@ func newExecutor(rt *topologyRuntime, id int, comp *topology.ComponentSpec) (*ex
 		done: make(chan struct{}),
 	}
 	e.tc = topology.NewTopologyContext(rt.conf.Name, rt.topo, comp.ID, id, rt.conf.Settings, e.done)
+	e.tc.RunID = rt.conf.RunID
 	blocks := make([]bool, rt.topo.NumTasks()+1)
 	e.routes = make(map[string]*route, len(comp.Streams))
 	for sid, def := range comp.Streams {

@@ -62,6 +62,7 @@ func build(rec *TopologyRecord) (*topology.Topology, topology.Config, error) {
 		}
 	}
 	conf.Name = rec.Name
+	conf.RunID = fmt.Sprintf("%s@%d", rec.Name, rec.Submitted.UnixNano())
 	merged := make(map[string]string, len(conf.Settings)+len(rec.Settings))
 	for k, v := range conf.Settings {
 		merged[k] = v

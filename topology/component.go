@@ -94,6 +94,8 @@ type TopologyContext struct {
 	TaskIndex int
 	// Settings are the topology's user settings (Config.Settings).
 	Settings map[string]string
+	// RunID identifies this deployment of the topology (Config.RunID).
+	RunID string
 
 	topo *Topology
 	done <-chan struct{}

@@ -1,6 +1,8 @@
 package topology
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"time"
 )
@@ -42,6 +44,13 @@ type Config struct {
 	// RestartBackoff is the delay before a crashed task restarts; repeated
 	// crashes wait longer. Default 100ms.
 	RestartBackoff time.Duration
+	// RunID identifies one deployment of the topology: it stays the same
+	// when tasks restart after a crash or move in a rebalance, and changes
+	// when the topology is submitted or started anew. Spouts use it to tell
+	// a first start (apply the first poll strategy) from a resumption.
+	// Default: a random id per RunLocal or RunOn call; a cluster derives it
+	// from the topology's submission.
+	RunID string
 	// Settings are user settings handed to every task (Storm's topology
 	// conf; `squall submit --set key=value`).
 	Settings map[string]string
@@ -80,6 +89,11 @@ func (c Config) Defaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.RunID == "" {
+		var b [8]byte
+		rand.Read(b[:])
+		c.RunID = hex.EncodeToString(b[:])
 	}
 	return c
 }

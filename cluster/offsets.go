@@ -1,0 +1,178 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// ErrTopologyActive means stored offsets were to be rewritten while the
+// topology's spouts are emitting: they would overwrite the new offsets with
+// their own at the next commit.
+var ErrTopologyActive = errors.New("topology is active; deactivate or kill it first")
+
+// SpoutOffset is one partition's stored position for a Kafka spout, kept in
+// ZooKeeper at <root>/offsets/<topology>/<spout>/<topic>/<partition>.
+type SpoutOffset struct {
+	Spout     string `json:"-"`
+	Topic     string `json:"-"`
+	Partition int32  `json:"-"`
+	// Offset is the next message to process: every message below it was
+	// processed (acked, or dead-lettered).
+	Offset int64 `json:"offset"`
+	// Time is when the offset was written.
+	Time time.Time `json:"time"`
+	// Task is the spout task that wrote it; -1 for `squall offsets set`.
+	Task int `json:"task"`
+	// Run is the deployment (topology.Config.RunID) that wrote it.
+	Run string `json:"run,omitempty"`
+}
+
+// Offsets reads and writes the Kafka spouts' stored offsets. Its methods are
+// safe for concurrent use; writes survive a ZooKeeper session loss (the
+// znodes are persistent and go-zookeeper reconnects), so a caller retries a
+// failed write later.
+type Offsets struct {
+	zk *zkClient
+}
+
+// OpenOffsets connects to ZooKeeper. It fails with ErrNoZooKeeper when no
+// server gives a session within the session timeout.
+func OpenOffsets(opts ZKOptions) (*Offsets, error) {
+	c, _, err := dialZK(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Offsets{zk: c}, nil
+}
+
+// Close ends the ZooKeeper session.
+func (o *Offsets) Close() { o.zk.close() }
+
+func (o *Offsets) partitionPath(topology string, so SpoutOffset) string {
+	return path.Join(o.zk.l.root, "offsets", topology, so.Spout, so.Topic, strconv.Itoa(int(so.Partition)))
+}
+
+// Get returns the stored offset of one partition; ok is false when none is.
+func (o *Offsets) Get(topology, spout, topic string, partition int32) (so SpoutOffset, ok bool, err error) {
+	so = SpoutOffset{Spout: spout, Topic: topic, Partition: partition}
+	_, ok, err = o.zk.getJSON(o.partitionPath(topology, so), &so)
+	if err != nil {
+		return so, false, fmt.Errorf("stored offset of %s/%s partition %d: %w", spout, topic, partition, err)
+	}
+	return so, ok, nil
+}
+
+// Put stores offsets, creating the parents as needed.
+func (o *Offsets) Put(topology string, offsets []SpoutOffset) error {
+	for _, so := range offsets {
+		p := o.partitionPath(topology, so)
+		err := o.zk.putJSON(p, so)
+		if errors.Is(err, zk.ErrNoNode) {
+			if err = o.ensureParents(p); err == nil {
+				err = o.zk.putJSON(p, so)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("store offset of %s/%s partition %d: %w", so.Spout, so.Topic, so.Partition, err)
+		}
+	}
+	return nil
+}
+
+func (o *Offsets) ensureParents(p string) error {
+	var parents []string
+	for d := path.Dir(p); d != "/" && d != "."; d = path.Dir(d) {
+		parents = append(parents, d)
+	}
+	for i := len(parents) - 1; i >= 0; i-- {
+		if _, err := o.zk.conn.Create(parents[i], nil, 0, o.zk.acl); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			return fmt.Errorf("create %s: %w", parents[i], err)
+		}
+	}
+	return nil
+}
+
+// List returns every stored offset of a topology, sorted by spout, topic
+// and partition.
+func (o *Offsets) List(topology string) ([]SpoutOffset, error) {
+	root := path.Join(o.zk.l.root, "offsets", topology)
+	var out []SpoutOffset
+	spouts, err := o.children(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, spout := range spouts {
+		topics, err := o.children(path.Join(root, spout))
+		if err != nil {
+			return nil, err
+		}
+		for _, topic := range topics {
+			parts, err := o.children(path.Join(root, spout, topic))
+			if err != nil {
+				return nil, err
+			}
+			for _, ps := range parts {
+				p, err := strconv.ParseInt(ps, 10, 32)
+				if err != nil {
+					continue // not a partition: left by something else
+				}
+				so, ok, err := o.Get(topology, spout, topic, int32(p))
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					out = append(out, so)
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Spout != b.Spout {
+			return a.Spout < b.Spout
+		}
+		if a.Topic != b.Topic {
+			return a.Topic < b.Topic
+		}
+		return a.Partition < b.Partition
+	})
+	return out, nil
+}
+
+func (o *Offsets) children(p string) ([]string, error) {
+	kids, _, err := o.zk.conn.Children(p)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", p, err)
+	}
+	sort.Strings(kids)
+	return kids, nil
+}
+
+// Rewrite stores offsets set by an operator (replay). It refuses with
+// ErrTopologyActive while the topology is submitted and active; a
+// deactivated topology's spouts read the new offsets when activated again,
+// and a killed or local topology's at their next start.
+func (o *Offsets) Rewrite(topology string, offsets []SpoutOffset) error {
+	var rec TopologyRecord
+	_, ok, err := o.zk.getJSON(o.zk.l.topology(topology), &rec)
+	if err != nil {
+		return err
+	}
+	if ok && rec.Status == StatusActive {
+		return fmt.Errorf("rewrite offsets of %q: %w", topology, ErrTopologyActive)
+	}
+	now := time.Now().UTC()
+	for i := range offsets {
+		offsets[i].Time, offsets[i].Task, offsets[i].Run = now, -1, ""
+	}
+	return o.Put(topology, offsets)
+}

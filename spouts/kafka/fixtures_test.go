@@ -1,0 +1,212 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/cluster"
+	"github.com/squall-stream/squall/internal/testinfra"
+	"github.com/squall-stream/squall/topology"
+)
+
+func wait(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// produce writes n messages "m-<i>" spread over the topic's partitions by
+// key, and returns when Kafka has all of them.
+func produce(t *testing.T, brokers []string, topic string, from, n int) {
+	t.Helper()
+	conf := sarama.NewConfig()
+	conf.Producer.Return.Successes = true
+	conf.Producer.RequiredAcks = sarama.WaitForAll
+	conf.Producer.Flush.Messages = 500
+	conf.Producer.Flush.Frequency = time.Millisecond
+	p, err := sarama.NewAsyncProducer(brokers, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < n; i++ {
+			select {
+			case <-p.Successes():
+			case err := <-p.Errors():
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for i := from; i < from+n; i++ {
+		v := fmt.Sprintf("m-%d", i)
+		p.Input() <- &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(v), Value: sarama.StringEncoder(v)}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+}
+
+// endOffsets returns each partition's log end offset.
+func endOffsets(t *testing.T, brokers []string, topic string) map[int32]int64 {
+	t.Helper()
+	c, err := sarama.NewClient(brokers, sarama.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ps, err := c.Partitions(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	for _, p := range ps {
+		if out[p], err = c.GetOffset(topic, p, sarama.OffsetNewest); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// stored returns the offsets a topology's spout stored in ZooKeeper.
+func stored(t *testing.T, zk cluster.ZKOptions, topo string) map[int32]int64 {
+	t.Helper()
+	o, err := cluster.OpenOffsets(zk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	list, err := o.List(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	for _, so := range list {
+		out[so.Partition] = so.Offset
+	}
+	return out
+}
+
+// ledger records what a test topology saw.
+type ledger struct {
+	mu        sync.Mutex
+	processed map[string]int // value → times the bolt acked it
+	acked     map[string]int // value → times the spout's Ack was called
+	failed    map[string]bool
+	failures  atomic.Int64
+}
+
+func newLedger() *ledger {
+	return &ledger{processed: map[string]int{}, acked: map[string]int{}, failed: map[string]bool{}}
+}
+
+func (l *ledger) counts() (processed, acked int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.processed), len(l.acked)
+}
+
+// ledgerSpout counts the spout's acks by message value.
+type ledgerSpout struct {
+	*Spout
+	l *ledger
+}
+
+func (s ledgerSpout) Ack(id any) {
+	mid := id.(msgID)
+	if m, ok := mid.p.inflight[mid.offset]; ok && !mid.p.closed {
+		s.l.mu.Lock()
+		s.l.acked[string(m.rec.Value)]++
+		s.l.mu.Unlock()
+	}
+	s.Spout.Ack(id)
+}
+
+// ledgerBolt acks each tuple and records its value, failing a pseudo-random
+// failPermille of first deliveries.
+type ledgerBolt struct {
+	l            *ledger
+	failPermille uint32
+	out          topology.OutputCollector
+}
+
+func (b *ledgerBolt) DeclareOutputFields(*topology.OutputDeclarer) {}
+func (b *ledgerBolt) Prepare(_ *topology.TopologyContext, out topology.OutputCollector) error {
+	b.out = out
+	return nil
+}
+func (b *ledgerBolt) Cleanup() error { return nil }
+func (b *ledgerBolt) Execute(tp *topology.Tuple) {
+	v := string(tp.BytesByField("value"))
+	b.l.mu.Lock()
+	_, failedBefore := b.l.failed[v]
+	b.l.mu.Unlock()
+	if !failedBefore && b.failPermille > 0 {
+		h := fnv.New32a()
+		h.Write([]byte(v))
+		if h.Sum32()%1000 < b.failPermille {
+			b.l.mu.Lock()
+			b.l.failed[v] = true // the replay succeeds
+			b.l.mu.Unlock()
+			b.l.failures.Add(1)
+			b.out.Fail(tp)
+			return
+		}
+	}
+	b.l.mu.Lock()
+	b.l.processed[v]++
+	b.l.mu.Unlock()
+	b.out.Ack(tp)
+}
+
+// run starts topology name: the spout (tasks tasks) → the ledger bolt.
+func run(t *testing.T, ctx context.Context, name string, conf Config, tasks int, l *ledger, failPermille uint32) *actors.LocalTopology {
+	t.Helper()
+	factory, err := New(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := topology.NewBuilder()
+	b.SetSpout("orders", func() topology.Spout {
+		return ledgerSpout{Spout: factory().(*Spout), l: l}
+	}, tasks)
+	b.SetBolt("count", func() topology.Bolt { return &ledgerBolt{l: l, failPermille: failPermille} }, 2).ShuffleGrouping("orders")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lt, err := actors.RunLocal(ctx, topo, topology.Config{Name: name, Logger: quiet, MessageTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lt
+}
+
+func baseConfig(k *testinfra.Kafka, zk *testinfra.ZooKeeper, topic string) Config {
+	return Config{
+		Brokers:        k.Brokers(),
+		Topics:         []string{topic},
+		Offsets:        OffsetStorage{ZooKeeper: &cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}},
+		CommitInterval: 100 * time.Millisecond,
+		Retry:          Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond},
+		Logger:         quiet,
+	}
+}
