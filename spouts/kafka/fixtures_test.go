@@ -65,6 +65,21 @@ func produce(t *testing.T, brokers []string, topic string, from, n int) {
 	}
 }
 
+// produceValue writes one message.
+func produceValue(t *testing.T, brokers []string, topic, value string) {
+	t.Helper()
+	conf := sarama.NewConfig()
+	conf.Producer.Return.Successes = true
+	p, err := sarama.NewSyncProducer(brokers, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Value: sarama.StringEncoder(value)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // endOffsets returns each partition's log end offset.
 func endOffsets(t *testing.T, brokers []string, topic string) map[int32]int64 {
 	t.Helper()
@@ -111,17 +126,23 @@ type ledger struct {
 	processed map[string]int // value → times the bolt acked it
 	acked     map[string]int // value → times the spout's Ack was called
 	failed    map[string]bool
+	where     map[string]place
 	failures  atomic.Int64
 }
 
 func newLedger() *ledger {
-	return &ledger{processed: map[string]int{}, acked: map[string]int{}, failed: map[string]bool{}}
+	return &ledger{processed: map[string]int{}, acked: map[string]int{}, failed: map[string]bool{}, where: map[string]place{}}
 }
 
 func (l *ledger) counts() (processed, acked int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.processed), len(l.acked)
+}
+
+type place struct {
+	partition int32
+	offset    int64
 }
 
 // ledgerSpout counts the spout's acks by message value.
@@ -173,6 +194,7 @@ func (b *ledgerBolt) Execute(tp *topology.Tuple) {
 	}
 	b.l.mu.Lock()
 	b.l.processed[v]++
+	b.l.where[v] = place{int32(tp.Int64ByField("partition")), tp.Int64ByField("offset")}
 	b.l.mu.Unlock()
 	b.out.Ack(tp)
 }

@@ -118,22 +118,22 @@ func (s *Spout) emit(p *partition, m *message) {
 	}
 }
 
-// emitRetries emits retries whose backoff is over, up to budget.
+// emitRetries emits retries whose backoff is over, up to budget. A retry
+// that fails to map again is queued anew by emit.
 func (s *Spout) emitRetries(now time.Time, budget int) int {
 	n := 0
 	for _, p := range s.order {
-		kept := p.retries[:0]
-		for _, m := range p.retries {
+		waiting := p.retries
+		p.retries = nil
+		for _, m := range waiting {
 			if n >= budget || now.Before(m.retryAt) {
-				kept = append(kept, m)
+				p.retries = append(p.retries, m)
 				continue
 			}
 			n++
 			s.retries--
 			s.emit(p, m)
 		}
-		clear(p.retries[len(kept):])
-		p.retries = kept
 	}
 	return n
 }
