@@ -52,7 +52,7 @@ func (f *zkFlags) options() (cluster.ZKOptions, error) {
 	if f.servers == "" {
 		return cluster.ZKOptions{}, fmt.Errorf("--zk is required (host:port of a ZooKeeper server)")
 	}
-	return cluster.ZKOptions{Servers: strings.Split(f.servers, ","), Root: f.root, Auth: f.auth, SessionTimeout: f.timeout}, nil
+	return cluster.ZKOptions{Servers: splitList(f.servers), Root: f.root, Auth: f.auth, SessionTimeout: f.timeout}, nil
 }
 
 func (f *zkFlags) admin() (*cluster.Admin, error) {
