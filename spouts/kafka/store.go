@@ -36,11 +36,7 @@ func openStore(o OffsetStorage, topo, spout string, client sarama.Client) (offse
 		}
 		return &zkStore{o: zo, topo: topo, spout: spout}, nil
 	case o.KafkaGroup != "":
-		om, err := sarama.NewOffsetManagerFromClient(o.KafkaGroup, client)
-		if err != nil {
-			return nil, fmt.Errorf("offsets of group %q: %w", o.KafkaGroup, err)
-		}
-		return &groupStore{group: o.KafkaGroup, om: om, poms: map[partitionKey]sarama.PartitionOffsetManager{}}, nil
+		return &groupStore{group: o.KafkaGroup, client: client}, nil
 	default:
 		return &fileStore{path: o.File, prefix: topo + "/" + spout + "/"}, nil
 	}
@@ -62,11 +58,12 @@ func (s *zkStore) save(offsets []StoredOffset) error { return s.o.Put(s.topo, of
 func (s *zkStore) close() { s.o.Close() }
 
 // groupStore keeps offsets as a consumer group's committed offsets, with
-// the time, task and run in the commit's metadata.
+// the time, task and run in the commit's metadata. It talks to the group's
+// coordinator directly: the spout's tasks split the partitions themselves,
+// so no group membership (and no rebalancing) is involved.
 type groupStore struct {
-	group string
-	om    sarama.OffsetManager
-	poms  map[partitionKey]sarama.PartitionOffsetManager
+	group  string
+	client sarama.Client
 }
 
 type groupMetadata struct {
@@ -75,32 +72,44 @@ type groupMetadata struct {
 	Run  string    `json:"run,omitempty"`
 }
 
-func (s *groupStore) pom(topic string, partition int32) (sarama.PartitionOffsetManager, error) {
-	k := partitionKey{topic, partition}
-	if p, ok := s.poms[k]; ok {
-		return p, nil
-	}
-	p, err := s.om.ManagePartition(topic, partition)
+func (s *groupStore) coordinator() (*sarama.Broker, error) {
+	b, err := s.client.Coordinator(s.group)
 	if err != nil {
-		return nil, fmt.Errorf("offsets of group %q, %s/%d: %w", s.group, topic, partition, err)
+		return nil, fmt.Errorf("coordinator of group %q: %w", s.group, err)
 	}
-	s.poms[k] = p
-	return p, nil
+	return b, nil
 }
 
 func (s *groupStore) load(topic string, partition int32) (StoredOffset, bool, error) {
 	so := StoredOffset{Topic: topic, Partition: partition}
-	p, err := s.pom(topic, partition)
+	b, err := s.coordinator()
 	if err != nil {
 		return so, false, err
 	}
-	off, meta := p.NextOffset()
-	if off < 0 {
+	req := sarama.NewOffsetFetchRequest(s.client.Config().Version, s.group, map[string][]int32{topic: {partition}})
+	resp, err := b.FetchOffset(req)
+	if err != nil {
+		_ = s.client.RefreshCoordinator(s.group)
+		return so, false, fmt.Errorf("offsets of group %q: %w", s.group, err)
+	}
+	if kerr := resp.GroupError(); kerr == sarama.ErrGroupIDNotFound {
+		return so, false, nil // nothing committed yet
+	} else if kerr != sarama.ErrNoError {
+		return so, false, fmt.Errorf("offsets of group %q: %w", s.group, kerr)
+	}
+	block := resp.GetBlock(topic, partition)
+	if block == nil {
 		return so, false, nil
 	}
-	so.Offset = off
+	if block.Err != sarama.ErrNoError {
+		return so, false, fmt.Errorf("offsets of group %q, %s/%d: %w", s.group, topic, partition, block.Err)
+	}
+	if block.Offset < 0 {
+		return so, false, nil
+	}
+	so.Offset = block.Offset
 	var m groupMetadata
-	if json.Unmarshal([]byte(meta), &m) == nil {
+	if json.Unmarshal([]byte(block.Metadata), &m) == nil {
 		so.Time, so.Task, so.Run = m.Time, m.Task, m.Run
 	} else {
 		so.Task = -1 // committed by another tool: an operator's choice
@@ -109,31 +118,31 @@ func (s *groupStore) load(topic string, partition int32) (StoredOffset, bool, er
 }
 
 func (s *groupStore) save(offsets []StoredOffset) error {
-	for _, so := range offsets {
-		p, err := s.pom(so.Topic, so.Partition)
-		if err != nil {
-			return err
-		}
-		meta, _ := json.Marshal(groupMetadata{Time: so.Time, Task: so.Task, Run: so.Run})
-		p.ResetOffset(so.Offset, string(meta))
+	b, err := s.coordinator()
+	if err != nil {
+		return err
 	}
-	s.om.Commit()
-	for _, p := range s.poms {
-		select {
-		case err := <-p.Errors():
-			return fmt.Errorf("commit offsets of group %q: %w", s.group, err)
-		default:
+	req := sarama.NewOffsetCommitRequest(s.client.Config(), s.group)
+	for _, so := range offsets {
+		meta, _ := json.Marshal(groupMetadata{Time: so.Time, Task: so.Task, Run: so.Run})
+		req.AddBlock(so.Topic, so.Partition, so.Offset, 0, string(meta))
+	}
+	resp, err := b.CommitOffset(req)
+	if err != nil {
+		_ = s.client.RefreshCoordinator(s.group)
+		return fmt.Errorf("commit offsets of group %q: %w", s.group, err)
+	}
+	for topic, parts := range resp.Errors {
+		for p, kerr := range parts {
+			if kerr != sarama.ErrNoError {
+				return fmt.Errorf("commit offsets of group %q, %s/%d: %w", s.group, topic, p, kerr)
+			}
 		}
 	}
 	return nil
 }
 
-func (s *groupStore) close() {
-	for _, p := range s.poms {
-		p.AsyncClose()
-	}
-	s.om.Close()
-}
+func (s *groupStore) close() {}
 
 // fileStore keeps offsets in a JSON file shared by the spouts of one
 // process, keyed "topology/spout/topic/partition".

@@ -1,0 +1,192 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/squall-stream/squall/cluster"
+	"github.com/squall-stream/squall/internal/testinfra"
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// A spout started while Kafka is down keeps retrying and reads everything
+// once Kafka is up.
+func TestKafkaUnreachableAtStart(t *testing.T) {
+	k := testinfra.StartKafka(t, kfake.SeedTopics(2, "orders"))
+	zk := testinfra.StartZooKeeper(t)
+	produce(t, k.Brokers(), "orders", 0, 1000)
+	k.Stop()
+	l := newLedger()
+	conf := baseConfig(k, zk, "orders")
+	conf.ReconnectBackoff = 20 * time.Millisecond
+	conf.ReconnectBackoffMax = 200 * time.Millisecond
+	lt := run(t, context.Background(), "unreachable", conf, 2, l, 0)
+	defer lt.Shutdown()
+	if got, _ := lt.Component("orders"); got.Restarts != 0 {
+		t.Fatalf("the spout crashed %d times", got.Restarts)
+	}
+	k.Start()
+	wait(t, 30*time.Second, "every message once Kafka is back", func() bool { p, _ := l.counts(); return p == 1000 })
+}
+
+// Partitions added to a topic while the spout runs are picked up and read
+// from their start.
+func TestAddedPartitionsPickedUp(t *testing.T) {
+	k := testinfra.StartKafka(t, kfake.SeedTopics(2, "orders"))
+	zk := testinfra.StartZooKeeper(t)
+	l := newLedger()
+	conf := baseConfig(k, zk, "orders")
+	conf.PartitionRefresh = 100 * time.Millisecond
+	conf.FirstPoll = Latest // new partitions are still read whole
+	lt := run(t, context.Background(), "grown", conf, 2, l, 0)
+	defer lt.Shutdown()
+	zo := cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}
+	wait(t, 10*time.Second, "the first partitions opened", func() bool { return len(stored(t, zo, "grown")) == 2 })
+
+	admin, err := sarama.NewClusterAdmin(k.Brokers(), sarama.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.CreatePartitions("orders", 4, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	conf2 := sarama.NewConfig()
+	conf2.Producer.Return.Successes = true
+	conf2.Producer.Partitioner = sarama.NewManualPartitioner
+	p, err := sarama.NewSyncProducer(k.Brokers(), conf2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, part := range []int32{2, 3} {
+		if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: "orders", Partition: part, Value: sarama.StringEncoder("new-" + string(rune('0'+part)))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait(t, 30*time.Second, "the messages of the added partitions", func() bool { p, _ := l.counts(); return p == 2 })
+}
+
+// Deactivate, rewrite the offsets, activate: the spout resumes from the
+// rewritten offsets without a restart.
+func TestActivateAfterOffsetsSet(t *testing.T) {
+	k := testinfra.StartKafka(t, kfake.SeedTopics(2, "orders"))
+	zk := testinfra.StartZooKeeper(t)
+	zo := cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}
+	produce(t, k.Brokers(), "orders", 0, 2000)
+	l := newLedger()
+	lt := run(t, context.Background(), "rewound", baseConfig(k, zk, "orders"), 2, l, 0)
+	defer lt.Shutdown()
+	wait(t, 30*time.Second, "the first pass", func() bool { p, _ := l.counts(); return p == 2000 })
+	lt.Deactivate()
+	ends := endOffsets(t, k.Brokers(), "orders")
+	wait(t, 10*time.Second, "offsets stored on deactivation", func() bool {
+		got := stored(t, zo, "rewound")
+		return got[0] == ends[0] && got[1] == ends[1]
+	})
+	target, _ := ParseTarget("earliest")
+	if _, err := SetOffsets(zo, k.Brokers(), "rewound", "orders", nil, target); err != nil {
+		t.Fatal(err)
+	}
+	lt.Activate()
+	wait(t, 30*time.Second, "the second pass", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for _, times := range l.processed {
+			if times < 2 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// The Kafka group and file stores keep the place across runs too.
+func TestOtherOffsetStores(t *testing.T) {
+	k := testinfra.StartKafka(t, kfake.SeedTopics(2, "orders"))
+	for _, c := range []struct {
+		name    string
+		storage OffsetStorage
+	}{
+		{"kafka-group", OffsetStorage{KafkaGroup: "squall-test"}},
+		{"file", OffsetStorage{File: filepath.Join(t.TempDir(), "offsets.json")}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			topic := "orders-" + c.name
+			if err := k.CreateTopic(topic, 2); err != nil {
+				t.Fatal(err)
+			}
+			conf := Config{Brokers: k.Brokers(), Topics: []string{topic}, Offsets: c.storage, CommitInterval: 50 * time.Millisecond, Logger: quiet}
+			produce(t, k.Brokers(), topic, 0, 500)
+			first := newLedger()
+			lt := run(t, context.Background(), c.name, conf, 2, first, 0)
+			wait(t, 30*time.Second, "the first run", func() bool { p, _ := first.counts(); return p == 500 })
+			lt.Shutdown()
+
+			produce(t, k.Brokers(), topic, 500, 10)
+			second := newLedger()
+			lt = run(t, context.Background(), c.name, conf, 2, second, 0)
+			defer lt.Shutdown()
+			wait(t, 30*time.Second, "the new messages", func() bool { p, _ := second.counts(); return p >= 10 })
+			if p, _ := second.counts(); p != 10 {
+				t.Fatalf("the second run processed %d messages, want only the 10 new ones", p)
+			}
+		})
+	}
+}
+
+func TestConfigErrorsNameTheField(t *testing.T) {
+	good := Config{Brokers: []string{"127.0.0.1:9092"}, Topics: []string{"orders"}, Offsets: OffsetStorage{File: "x.json"}}
+	for _, c := range []struct {
+		change func(*Config)
+		want   error
+		field  string
+	}{
+		{func(c *Config) { c.Brokers = nil }, ErrNoBrokers, "Brokers"},
+		{func(c *Config) { c.Topics = []string{""} }, ErrNoTopics, "Topics[0]"},
+		{func(c *Config) { c.Offsets = OffsetStorage{} }, ErrOffsetStorage, "Offsets"},
+		{func(c *Config) { c.Offsets.KafkaGroup = "g" }, ErrOffsetStorage, "Offsets"},
+		{func(c *Config) { c.MaxRetries = 3 }, ErrNoDeadLetterTopic, "MaxRetries 3"},
+		{func(c *Config) { c.CommitInterval = -time.Second }, ErrBadSetting, "CommitInterval"},
+		{func(c *Config) { c.Retry.Multiplier = 0.5 }, ErrBadSetting, "Retry.Multiplier"},
+		{func(c *Config) { c.KafkaVersion = "banana" }, ErrBadSetting, "KafkaVersion"},
+		{func(c *Config) { c.Mapping = Mapping{Map: DefaultMapping.Map} }, ErrBadSetting, "Mapping"},
+	} {
+		conf := good
+		c.change(&conf)
+		_, err := New(conf)
+		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("got %v, want %v naming %s", err, c.want, c.field)
+		}
+	}
+	if _, err := New(good); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBackoffGrowsToItsMax(t *testing.T) {
+	b := Backoff{Initial: 100 * time.Millisecond, Multiplier: 2, Max: time.Second}
+	for attempt, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 4: 800 * time.Millisecond, 5: time.Second, 50: time.Second} {
+		if got := b.after(attempt); got != want {
+			t.Errorf("attempt %d: %v, want %v", attempt, got, want)
+		}
+	}
+}
+
+func TestParseTarget(t *testing.T) {
+	for _, s := range []string{"earliest", "latest", "2026-11-25T08:00:00Z", "0=5,3=70"} {
+		if _, err := ParseTarget(s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	for _, s := range []string{"", "first", "0=", "=5", "0=-1", "a=1", "2026-13-01"} {
+		if _, err := ParseTarget(s); !errors.Is(err, ErrBadTarget) {
+			t.Errorf("%q: %v, want ErrBadTarget", s, err)
+		}
+	}
+}
