@@ -68,6 +68,7 @@ var suites = []suite{
 	{"topology", topologySuite},
 	{"cluster", clusterSuite},
 	{"redis", redisSuite},
+	{"kafka", kafkaSuite},
 }
 
 func print(rows []result) {
@@ -85,7 +86,11 @@ func print(rows []result) {
 		if r.target > 0 {
 			target = fmt.Sprintf("≥ %.2f", r.target)
 		}
-		fmt.Fprintf(w, "%s\t%.0f\t%s\t%s\t%s\t%s\t\n", r.name, r.value, r.unit, r.baseline, ratio, target)
+		value := fmt.Sprintf("%.0f", r.value)
+		if r.value < 100 {
+			value = fmt.Sprintf("%.2f", r.value)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t\n", r.name, value, r.unit, r.baseline, ratio, target)
 	}
 	w.Flush()
 }
