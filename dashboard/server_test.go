@@ -41,13 +41,13 @@ func TestSummaryReadsTheOrderFiguresFromRedis(t *testing.T) {
 	k := orders.Keys{Prefix: orders.DefaultPrefix}
 	now := time.Now()
 	seed := rc.Pipeline()
-	seed.HSet(ctx, k.Totals(), "orders", 1234, "gmv", "98765.5")
+	seed.HSet(ctx, k.Totals(), "orders", 1234, "gmv", 9876550)
 	seed.HSet(ctx, k.ProvinceOrders(), "广东", 700, "北京", 534)
-	seed.HSet(ctx, k.ProvinceGMV(), "广东", "60000", "北京", "38765.5")
+	seed.HSet(ctx, k.ProvinceGMV(), "广东", 6000000, "北京", 3876550)
 	seed.HSet(ctx, k.Payments(), "支付宝", 800, "微信支付", 434)
-	seed.ZAdd(ctx, k.TopProducts(), goredis.Z{Member: "华为 Mate 60 Pro 手机", Score: 6999}, goredis.Z{Member: "小米 14 手机", Score: 3999})
+	seed.ZAdd(ctx, k.TopProducts(), goredis.Z{Member: "华为 Mate 60 Pro 手机", Score: 699900}, goredis.Z{Member: "小米 14 手机", Score: 399900})
 	seed.PFAdd(ctx, k.Buyers(now), "U1", "U2", "U3")
-	seed.HSet(ctx, k.Minute(now), "orders", 42, "gmv", "4200")
+	seed.HSet(ctx, k.Minute(now), "orders", 42, "gmv", 420000)
 	seed.HSet(ctx, k.Errors(), "malformed", 3)
 	seed.LPush(ctx, k.RecentErrors(), "not json")
 	if _, err := seed.Exec(ctx); err != nil {

@@ -79,20 +79,20 @@ func (s *Server) summary(ctx context.Context) (*Summary, error) {
 		return nil, fmt.Errorf("read orders from Redis: %w", err)
 	}
 	t := totals.Val()
-	sum.Orders, sum.GMV = atoi(t["orders"]), atof(t["gmv"])
+	sum.Orders, sum.GMV = atoi(t["orders"]), yuan(t["gmv"])
 	sum.Provinces = shares(provO.Val(), provG.Val())
 	sum.Categories = shares(catO.Val(), catG.Val())
 	sum.Payments = shares(pay.Val(), nil)
 	for _, z := range top.Val() {
-		sum.Top = append(sum.Top, Share{Name: fmt.Sprint(z.Member), GMV: z.Score})
+		sum.Top = append(sum.Top, Share{Name: fmt.Sprint(z.Member), GMV: z.Score / 100})
 	}
 	sum.BuyersDay = buyers.Val()
-	sum.Window5m = atof(win.Val())
+	sum.Window5m = yuan(win.Val())
 	sum.Malformed = atoi(errs.Val())
 	sum.Recent = recent.Val()
 	for i, m := range minutes {
 		v := m.Val()
-		sum.Minutes = append(sum.Minutes, Minute{At: start.Add(time.Duration(i) * time.Minute).Format("15:04"), Orders: atoi(v["orders"]), GMV: atof(v["gmv"])})
+		sum.Minutes = append(sum.Minutes, Minute{At: start.Add(time.Duration(i) * time.Minute).Format("15:04"), Orders: atoi(v["orders"]), GMV: yuan(v["gmv"])})
 	}
 	sum.Rate = s.observeRate(sum.Orders, now)
 	return sum, nil
@@ -116,7 +116,7 @@ func (s *Server) observeRate(total int64, now time.Time) float64 {
 func shares(orders, gmv map[string]string) []Share {
 	out := make([]Share, 0, len(orders))
 	for name, n := range orders {
-		out = append(out, Share{Name: name, Orders: atoi(n), GMV: atof(gmv[name])})
+		out = append(out, Share{Name: name, Orders: atoi(n), GMV: yuan(gmv[name])})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].GMV != out[j].GMV {
@@ -135,7 +135,5 @@ func atoi(s string) int64 {
 	return n
 }
 
-func atof(s string) float64 {
-	f, _ := strconv.ParseFloat(s, 64)
-	return f
-}
+// yuan reads an amount Redis keeps in fen (see orders.Keys).
+func yuan(s string) float64 { return float64(atoi(s)) / 100 }

@@ -4,13 +4,14 @@ import "time"
 
 // Keys is where the order analysis keeps its results in Redis, under a
 // prefix per topology: the contract between the Redis writer bolts and the
-// dashboard.
+// dashboard. Amounts (GMV, sales) are integers in fen (分), so that any
+// number of increments stays exact.
 type Keys struct{ Prefix string }
 
 // DefaultPrefix is the key prefix of the reference topology.
 const DefaultPrefix = "squall:orders:"
 
-// Totals is a hash: "orders" (count) and "gmv" (yuan).
+// Totals is a hash: "orders" (count) and "gmv".
 func (k Keys) Totals() string { return k.Prefix + "totals" }
 
 // ProvinceOrders and ProvinceGMV are hashes keyed by province.
@@ -28,7 +29,7 @@ func (k Keys) CategoryGMV() string { return k.Prefix + "category:gmv" }
 // Payments is a hash of order counts by payment method.
 func (k Keys) Payments() string { return k.Prefix + "payment:orders" }
 
-// TopProducts is a sorted set of product names scored by sales (yuan).
+// TopProducts is a sorted set of product names scored by sales.
 func (k Keys) TopProducts() string { return k.Prefix + "top:products" }
 
 // Buyers is the HyperLogLog of the day's unique buyers.
@@ -41,7 +42,8 @@ func (k Keys) Minute(t time.Time) string {
 	return k.Prefix + "minute:" + t.UTC().Format("200601021504")
 }
 
-// Window5m is a hash with the sliding five-minute GMV ("gmv") and orders.
+// Window5m is a hash with the sliding five-minute "gmv" and "orders", and
+// the window's bounds "from" and "to" (RFC 3339).
 func (k Keys) Window5m() string { return k.Prefix + "window:5m" }
 
 // Errors is a hash: "malformed" counts malformed order lines.
