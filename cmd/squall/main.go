@@ -40,6 +40,7 @@ func newRootCommand() *cobra.Command {
 		newStatusCommand("deactivate", "Stop a topology's spouts; in-flight trees still complete", (*cluster.Admin).Deactivate),
 		newRebalanceCommand(),
 		newOffsetsCommand(),
+		newGenOrdersCommand(),
 	)
 	return root
 }

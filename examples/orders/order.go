@@ -94,13 +94,14 @@ var payments = []string{"支付宝", "微信支付", "银行卡", "花呗"}
 // Generator makes random but realistic orders. Seeded generators repeat
 // their sequence, so tests can know the truth of what they generate.
 type Generator struct {
-	r   *rand.Rand
-	seq uint64
+	r    *rand.Rand
+	seed uint64
+	seq  uint64
 }
 
 // NewGenerator returns a generator seeded with seed.
 func NewGenerator(seed uint64) *Generator {
-	return &Generator{r: rand.New(rand.NewPCG(seed, seed^0x5eed))}
+	return &Generator{r: rand.New(rand.NewPCG(seed, seed^0x5eed)), seed: seed}
 }
 
 // Next returns the next order, created at the given time.
@@ -110,7 +111,7 @@ func (g *Generator) Next(at time.Time) Order {
 	pl := places[g.r.IntN(len(places))]
 	qty := int64(1 + g.r.IntN(3))
 	return Order{
-		OrderID:     fmt.Sprintf("O%d%08d", at.Unix(), g.seq),
+		OrderID:     fmt.Sprintf("O%d-%d-%d", at.Unix(), g.seed, g.seq), // unique across generators
 		UserID:      fmt.Sprintf("U%05d", g.r.IntN(50000)),
 		ProductID:   p.id,
 		ProductName: p.name,
