@@ -18,11 +18,11 @@ type lineScanner struct {
 
 // scan processes data read at file offset base. It calls line for each
 // whole line with its content (valid only during the call) and the offset
-// just past its newline, and long for each over-long line with its offset
-// and length (without the line ending). It returns the offset to read from
+// just past its newline, and long for each over-long line with its offset,
+// its length (without the line ending) and the offset just past its newline. It returns the offset to read from
 // next: past the last whole line, so that an unfinished line is read again
 // once it is complete, or past data while inside an over-long line.
-func (s *lineScanner) scan(data []byte, base int64, line func(content []byte, end int64), long func(offset, length int64)) int64 {
+func (s *lineScanner) scan(data []byte, base int64, line func(content []byte, end int64), long func(offset, length, end int64)) int64 {
 	start := 0
 	if s.skipping {
 		i := bytes.IndexByte(data, '\n')
@@ -33,7 +33,7 @@ func (s *lineScanner) scan(data []byte, base int64, line func(content []byte, en
 		if i > 0 && data[i-1] == '\r' {
 			length--
 		}
-		long(s.skipFrom, length)
+		long(s.skipFrom, length, base+int64(i)+1)
 		s.skipping = false
 		start = i + 1
 	}
@@ -47,7 +47,7 @@ func (s *lineScanner) scan(data []byte, base int64, line func(content []byte, en
 			content = content[:n-1]
 		}
 		if len(content) > s.max {
-			long(base+int64(start), int64(len(content)))
+			long(base+int64(start), int64(len(content)), base+int64(start+i+1))
 		} else {
 			line(content, base+int64(start+i+1))
 		}

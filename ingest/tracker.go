@@ -29,6 +29,7 @@ type pendingLine struct {
 	end  int64 // offset just past the line's newline
 	size int   // bytes of the line as read, newline included
 	done bool
+	skip bool // an over-long line: never sent, and not counted as acknowledged
 }
 
 // newTracker starts at offset, the acknowledged offset loaded from the
@@ -51,6 +52,20 @@ func (t *tracker) sent(end int64, size int) (gen, seq uint64) {
 	seq = t.nextSeq
 	t.nextSeq++
 	return t.gen, seq
+}
+
+// skipped registers an over-long line ending at end, which is not sent but
+// must not hold the acknowledged offset back once the lines before it are
+// acknowledged.
+func (t *tracker) skipped(end int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.head == len(t.pending) {
+		t.acked = end
+		return
+	}
+	t.pending = append(t.pending, pendingLine{end: end, done: true, skip: true})
+	t.nextSeq++
 }
 
 // unsent takes back the last line registered by sent, which could not be
@@ -76,8 +91,10 @@ func (t *tracker) ack(gen, seq uint64) (lines, bytes int) {
 	for t.head < len(t.pending) && t.pending[t.head].done {
 		p := t.pending[t.head]
 		t.acked = p.end
-		lines++
-		bytes += p.size
+		if !p.skip {
+			lines++
+			bytes += p.size
+		}
 		t.head++
 	}
 	// Compact once the popped prefix dominates, so memory follows the lines
