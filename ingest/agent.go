@@ -55,8 +55,7 @@ type Metrics struct {
 	// LinesRead and BytesRead count lines handed to the producer (again,
 	// when lines are sent again after a refusal or a restart).
 	LinesRead, BytesRead int64
-	// LinesAcked and BytesAcked count lines whose acknowledgement moved a
-	// file's acknowledged offset: each line once per run.
+	// LinesAcked and BytesAcked count lines Kafka acknowledged.
 	LinesAcked, BytesAcked int64
 	// LinesTooLong counts lines skipped for exceeding MaxLineLength.
 	LinesTooLong int64
@@ -165,6 +164,10 @@ func Start(ctx context.Context, conf Config) (*Agent, error) {
 	return a, nil
 }
 
+// producerRetries is how often the producer retries a line before
+// reporting it refused.
+const producerRetries = 60
+
 // newProducer makes the producer of conf: acknowledgements and errors are
 // both returned, to move positions and to send refused lines again.
 func newProducer(conf Config) (sarama.AsyncProducer, error) {
@@ -187,7 +190,14 @@ func newProducer(conf Config) (sarama.AsyncProducer, error) {
 	sc.Producer.Flush.Messages = conf.BatchLines
 	sc.Producer.Flush.Frequency = conf.Linger
 	sc.Producer.Compression = conf.Compression
-	sc.Producer.Retry.Backoff = conf.RetryBackoff
+	// Sarama's own retries keep the lines' order, which sending them again
+	// from the file cannot when later lines got through: let them ride out
+	// a broker outage of minutes. Its retry state is an array of Max+1
+	// entries per partition, so Max must stay modest.
+	sc.Producer.Retry.Max = producerRetries
+	sc.Producer.Retry.BackoffFunc = func(retries, _ int) time.Duration {
+		return min(conf.RetryBackoff<<min(retries, 20), conf.RetryBackoffMax)
+	}
 	if need := conf.MaxLineLength + maxKeyLength + 512; need > sc.Producer.MaxMessageBytes {
 		sc.Producer.MaxMessageBytes = need
 	}
@@ -215,9 +225,9 @@ func (a *Agent) answers() {
 			}
 			ref := m.Metadata.(lineRef)
 			a.buffered.Add(-int64(ref.size))
-			lines, bytes := ref.file.tracker.ack(ref.gen, ref.seq)
-			a.linesAcked.Add(int64(lines))
-			a.bytesAcked.Add(int64(bytes))
+			ref.file.tracker.ack(ref.gen, ref.seq)
+			a.linesAcked.Add(1)
+			a.bytesAcked.Add(int64(ref.size))
 		case pe, ok := <-errs:
 			if !ok {
 				errs = nil

@@ -89,9 +89,11 @@ type Config struct {
 	// been read to its end and did not grow for this long (default
 	// DefaultIdleTimeout).
 	IdleTimeout time.Duration
-	// RetryBackoff is the first wait before lines Kafka refused are sent
-	// again; the wait doubles on each failure up to RetryBackoffMax
-	// (defaults DefaultRetryBackoff, DefaultRetryBackoffMax).
+	// RetryBackoff is the first wait before the producer retries lines
+	// Kafka refused or could not take; the wait doubles on each failure up
+	// to RetryBackoffMax (defaults DefaultRetryBackoff,
+	// DefaultRetryBackoffMax). Lines still refused after many retries are
+	// read from the file and sent again, after the same backoff.
 	RetryBackoff    time.Duration
 	RetryBackoffMax time.Duration
 	// RestartBackoff is the first wait before a crashed file actor is

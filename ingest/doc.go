@@ -22,5 +22,6 @@
 //
 // Copy-truncate rotation has a window no tailer can close: lines written
 // after the agent's last read and before the truncation exist only in the
-// copy, which the globs should not match. Rename rotation has no such window.
+// copy, which the globs should not match. Rename rotation has none, as long
+// as a poll sees each file before it is rotated away in turn.
 package ingest

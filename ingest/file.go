@@ -238,12 +238,6 @@ func (f *fileActor) open(c actor.Context) bool {
 		if st, err = file.Stat(); err == nil && inodeOf(st) != fs.inode {
 			err = fmt.Errorf("%s is another file now (inode %d, not %d)", path, inodeOf(st), fs.inode)
 		}
-		if err == nil && fs.readOff.Load() > st.Size() {
-			// The saved entry was for an inode since freed and reused.
-			a.log.Warn("saved offset is past the end of the file; reading it from its start",
-				"path", path, "inode", fs.inode, "offset", fs.readOff.Load(), "size", st.Size())
-			fs.readOff.Store(fs.tracker.rewind(0))
-		}
 		if err != nil {
 			file.Close()
 		}
@@ -264,9 +258,20 @@ func (f *fileActor) open(c actor.Context) bool {
 		a.log.Info("file readable again", "path", path, "inode", fs.inode)
 		fs.openErr = ""
 	}
+	fs.adopt(a, file)
+	return true
+}
+
+// adopt starts reading the open file.
+func (fs *fileState) adopt(a *Agent, file *os.File) {
+	if st, err := file.Stat(); err == nil && fs.readOff.Load() > st.Size() {
+		// The saved entry was for an inode since freed and reused.
+		a.log.Warn("saved offset is past the end of the file; reading it from its start",
+			"path", fs.path(), "inode", fs.inode, "offset", fs.readOff.Load(), "size", st.Size())
+		fs.readOff.Store(fs.tracker.rewind(0))
+	}
 	fs.file = file
 	fs.lastGrowth = time.Now()
-	return true
 }
 
 // send hands a whole line to the producer; it blocks while the producer
@@ -284,7 +289,7 @@ func (f *fileActor) send(content []byte, end int64) {
 			msg.Key = sarama.ByteEncoder(k)
 		}
 	}
-	gen, seq := fs.tracker.sent(end, size)
+	gen, seq := fs.tracker.sent(end)
 	msg.Metadata = lineRef{file: fs, gen: gen, seq: seq, size: size}
 	a.buffered.Add(int64(size))
 	select {

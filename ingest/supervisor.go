@@ -96,12 +96,16 @@ func (s *supervisor) discover(c actor.Context) {
 		if s.waitsForPredecessor(m.path) {
 			continue
 		}
+		file, ino, ok := s.openMatched(m.path, ino)
+		if !ok {
+			continue
+		}
 		var offset int64
 		if p, ok := a.loaded[ino]; ok {
 			offset = p.Offset
 			delete(a.loaded, ino)
 		}
-		s.spawn(c, ino, m, offset, false)
+		s.spawn(c, ino, m, offset, false, file)
 	}
 	// Entries that matched no file now are of files gone while the agent
 	// was down.
@@ -138,9 +142,16 @@ func (s *supervisor) resumeRenamed(c actor.Context, matched map[uint64]match) {
 			if err != nil || !info.Mode().IsRegular() || inodeOf(info) != ino {
 				continue
 			}
-			a.log.Info("file rotated while the agent was down; reading it to its end",
-				"path", filepath.Join(filepath.Dir(p.Path), e.Name()), "was", p.Path, "inode", ino)
-			s.spawn(c, ino, match{path: p.Path, group: group}, p.Offset, true)
+			now := filepath.Join(filepath.Dir(p.Path), e.Name())
+			file, opened, ok := s.openMatched(now, ino)
+			if !ok || opened != ino || file == nil {
+				if file != nil {
+					file.Close()
+				}
+				continue
+			}
+			a.log.Info("file rotated while the agent was down; reading it to its end", "path", now, "was", p.Path, "inode", ino)
+			s.spawn(c, ino, match{path: p.Path, group: group}, p.Offset, true, file)
 			delete(a.loaded, ino)
 			break
 		}
@@ -158,8 +169,36 @@ func (s *supervisor) waitsForPredecessor(path string) bool {
 	return false
 }
 
-// spawn starts following a file from offset. Under Agent.mu.
-func (s *supervisor) spawn(c actor.Context, ino uint64, m match, offset int64, unmatched bool) {
+// openMatched opens a file found at path with inode ino. Opening it here,
+// not in its actor, makes sure that the inode followed is the one opened,
+// even if the name moves on in between. It returns the file (nil if it
+// cannot be opened now: its actor reports that and tries again), the inode
+// to follow, and false if there is nothing new to follow. Under Agent.mu.
+func (s *supervisor) openMatched(path string, ino uint64) (*os.File, uint64, bool) {
+	file, err := s.a.conf.open(path)
+	if err != nil {
+		return nil, ino, true
+	}
+	st, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return nil, ino, true
+	}
+	if opened := inodeOf(st); opened != ino {
+		// Renamed and replaced since the glob: follow what was opened,
+		// unless it is followed already.
+		if _, ok := s.a.files[opened]; ok {
+			file.Close()
+			return nil, 0, false
+		}
+		ino = opened
+	}
+	return file, ino, true
+}
+
+// spawn starts following a file from offset; file is the open file, or
+// nil if it is still to be opened. Under Agent.mu.
+func (s *supervisor) spawn(c actor.Context, ino uint64, m match, offset int64, unmatched bool, file *os.File) {
 	a := s.a
 	g := a.conf.Groups[m.group]
 	fs := &fileState{inode: ino, topic: g.Topic, keyField: g.KeyField, tracker: newTracker(offset)}
@@ -167,6 +206,9 @@ func (s *supervisor) spawn(c actor.Context, ino uint64, m match, offset int64, u
 	fs.readOff.Store(offset)
 	fs.unmatched.Store(unmatched)
 	fs.scanner = lineScanner{max: a.conf.MaxLineLength}
+	if file != nil {
+		fs.adopt(a, file)
+	}
 	fs.pid = c.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return newFileActor(a, fs) }), fmt.Sprintf("file-%d-", ino))
 	a.files[ino] = fs
 	a.log.Info("following file", "path", m.path, "inode", ino, "topic", g.Topic, "offset", offset)

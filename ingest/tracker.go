@@ -27,9 +27,7 @@ type tracker struct {
 
 type pendingLine struct {
 	end  int64 // offset just past the line's newline
-	size int   // bytes of the line as read, newline included
 	done bool
-	skip bool // an over-long line: never sent, and not counted as acknowledged
 }
 
 // newTracker starts at offset, the acknowledged offset loaded from the
@@ -40,14 +38,14 @@ func newTracker(offset int64) *tracker {
 
 // sent registers a line ending at end and returns its generation and
 // sequence number for the acknowledgement.
-func (t *tracker) sent(end int64, size int) (gen, seq uint64) {
+func (t *tracker) sent(end int64) (gen, seq uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.head == len(t.pending) {
 		t.pending, t.head = t.pending[:0], 0
 		t.first = t.nextSeq
 	}
-	t.pending = append(t.pending, pendingLine{end: end, size: size})
+	t.pending = append(t.pending, pendingLine{end: end})
 	t.outstanding++
 	seq = t.nextSeq
 	t.nextSeq++
@@ -64,7 +62,7 @@ func (t *tracker) skipped(end int64) {
 		t.acked = end
 		return
 	}
-	t.pending = append(t.pending, pendingLine{end: end, done: true, skip: true})
+	t.pending = append(t.pending, pendingLine{end: end, done: true})
 	t.nextSeq++
 }
 
@@ -78,23 +76,17 @@ func (t *tracker) unsent() {
 	t.outstanding--
 }
 
-// ack records Kafka's acknowledgement of a line. It returns the lines and
-// bytes by which the acknowledged prefix grew.
-func (t *tracker) ack(gen, seq uint64) (lines, bytes int) {
+// ack records Kafka's acknowledgement of a line.
+func (t *tracker) ack(gen, seq uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.outstanding--
 	if gen != t.gen {
-		return 0, 0
+		return
 	}
 	t.pending[seq-t.first].done = true
 	for t.head < len(t.pending) && t.pending[t.head].done {
-		p := t.pending[t.head]
-		t.acked = p.end
-		if !p.skip {
-			lines++
-			bytes += p.size
-		}
+		t.acked = t.pending[t.head].end
 		t.head++
 	}
 	// Compact once the popped prefix dominates, so memory follows the lines
@@ -105,7 +97,6 @@ func (t *tracker) ack(gen, seq uint64) (lines, bytes int) {
 		t.first += uint64(t.head)
 		t.head = 0
 	}
-	return lines, bytes
 }
 
 // fail records that Kafka refused a line for good (after the producer's own
