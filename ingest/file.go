@@ -80,6 +80,13 @@ func newFileActor(a *Agent, fs *fileState) *fileActor {
 }
 
 func (f *fileActor) Receive(c actor.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			f.a.fileErrors.Add(1)
+			f.a.log.Error("file reader crashed; restarting it", "path", f.fs.path(), "inode", f.fs.inode, "panic", r)
+			panic(r) // for the supervisor to restart the actor
+		}
+	}()
 	switch m := c.Message().(type) {
 	case *actor.Started:
 		if f.fs.started {
@@ -93,9 +100,6 @@ func (f *fileActor) Receive(c actor.Context) {
 		}
 		f.fs.started = true
 		f.kick(c)
-	case *actor.Restarting:
-		f.a.fileErrors.Add(1)
-		f.a.log.Error("file reader crashed; restarting it", "path", f.fs.path(), "inode", f.fs.inode)
 	case *poll:
 		f.kick(c)
 	case *readMore:

@@ -62,7 +62,7 @@ func testConfig(t *testing.T, k *testinfra.Kafka, topic, dir string) Config {
 
 // testLogger logs warnings and errors into the test's log.
 func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 type testWriter struct{ t *testing.T }
