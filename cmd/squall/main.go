@@ -39,6 +39,7 @@ func newRootCommand() *cobra.Command {
 		newStatusCommand("activate", "Make a topology's spouts emit again", (*cluster.Admin).Activate),
 		newStatusCommand("deactivate", "Stop a topology's spouts; in-flight trees still complete", (*cluster.Admin).Deactivate),
 		newRebalanceCommand(),
+		newTailCommand(),
 	)
 	return root
 }
