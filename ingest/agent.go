@@ -279,11 +279,15 @@ func (a *Agent) stopActors() {
 
 // abandon stops as a crash would, but within the process: actors stop
 // mid-file, nothing more is saved, and the lock is released for the next
-// run.
+// run. Lines in flight get ShutdownTimeout to be answered, so that a next
+// run in this process sends its lines after them.
 func (a *Agent) abandon() {
 	a.stopActors()
 	a.producer.AsyncClose()
-	<-a.answered
+	select {
+	case <-a.answered:
+	case <-time.After(a.conf.ShutdownTimeout):
+	}
 	a.closeFiles()
 	a.lock.Close()
 	a.system.Shutdown()
@@ -340,7 +344,7 @@ func (a *Agent) Wait() error {
 // any moved since the last save.
 func (a *Agent) savePositions() error {
 	a.mu.Lock()
-	ps := make([]position, 0, len(a.files)+len(a.loaded))
+	ps := make([]position, 0, len(a.files))
 	for ino, fs := range a.files {
 		ps = append(ps, position{Inode: ino, Offset: fs.tracker.offset(), Path: fs.path()})
 	}

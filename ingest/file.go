@@ -45,6 +45,12 @@ type fileState struct {
 
 func (fs *fileState) path() string { return *fs.curPath.Load() }
 
+// resume makes the next read start at off, a line's start, after a rewind.
+func (fs *fileState) resume(off int64, maxLine int) {
+	fs.readOff.Store(off)
+	fs.scanner = lineScanner{max: maxLine}
+}
+
 func (fs *fileState) setPath(p string) { fs.curPath.Store(&p) }
 
 // Messages of file actors.
@@ -93,8 +99,7 @@ func (f *fileActor) Receive(c actor.Context) {
 			// Lines the crashed actor had in flight are sent again rather
 			// than trusted: it may have died between reading and sending.
 			off := f.fs.tracker.rewind(-1)
-			f.fs.readOff.Store(off)
-			f.fs.scanner = lineScanner{max: f.a.conf.MaxLineLength}
+			f.fs.resume(off, f.a.conf.MaxLineLength)
 			f.a.log.Warn("file reader restarted after a crash; reading again from the acknowledged offset",
 				"path", f.fs.path(), "inode", f.fs.inode, "offset", off)
 		}
@@ -155,8 +160,7 @@ func (f *fileActor) read(c actor.Context) time.Duration {
 		if wait := fs.backoff - time.Since(fs.failedAt); wait > 0 {
 			return wait
 		}
-		fs.readOff.Store(fs.tracker.rewind(-1))
-		fs.scanner = lineScanner{max: a.conf.MaxLineLength}
+		fs.resume(fs.tracker.rewind(-1), a.conf.MaxLineLength)
 		fs.failedAt = time.Time{}
 		fs.backoff = min(2*fs.backoff, a.conf.RetryBackoffMax)
 	} else if outstanding == 0 {
@@ -180,8 +184,7 @@ func (f *fileActor) read(c actor.Context) time.Duration {
 		a.log.Info("file truncated (copy-truncate rotation?); reading it from its start",
 			"path", fs.path(), "inode", fs.inode, "size", size, "offset", off)
 		off = fs.tracker.rewind(0)
-		fs.readOff.Store(off)
-		fs.scanner = lineScanner{max: a.conf.MaxLineLength}
+		fs.resume(off, a.conf.MaxLineLength)
 	}
 	n := 0
 	if size > off {
@@ -272,7 +275,7 @@ func (fs *fileState) adopt(a *Agent, file *os.File) {
 		// The saved entry was for an inode since freed and reused.
 		a.log.Warn("saved offset is past the end of the file; reading it from its start",
 			"path", fs.path(), "inode", fs.inode, "offset", fs.readOff.Load(), "size", st.Size())
-		fs.readOff.Store(fs.tracker.rewind(0))
+		fs.resume(fs.tracker.rewind(0), a.conf.MaxLineLength)
 	}
 	fs.file = file
 	fs.lastGrowth = time.Now()

@@ -203,9 +203,8 @@ func (s *supervisor) spawn(c actor.Context, ino uint64, m match, offset int64, u
 	g := a.conf.Groups[m.group]
 	fs := &fileState{inode: ino, topic: g.Topic, keyField: g.KeyField, tracker: newTracker(offset)}
 	fs.setPath(m.path)
-	fs.readOff.Store(offset)
+	fs.resume(offset, a.conf.MaxLineLength)
 	fs.unmatched.Store(unmatched)
-	fs.scanner = lineScanner{max: a.conf.MaxLineLength}
 	if file != nil {
 		fs.adopt(a, file)
 	}
