@@ -68,6 +68,7 @@ var suites = []suite{
 	{"topology", topologySuite},
 	{"cluster", clusterSuite},
 	{"redis", redisSuite},
+	{"tail", tailSuite},
 }
 
 func print(rows []result) {
