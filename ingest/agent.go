@@ -94,8 +94,8 @@ type lineRef struct {
 }
 
 // Start validates conf, takes the position file's lock, loads it, connects
-// to Kafka and starts following files; it returns once the files present
-// are found. A corrupt position file is reported and moved aside, and every
+// to Kafka (waiting, until ctx ends, while no broker is reachable) and
+// starts following files; it returns once the files present are found. A corrupt position file is reported and moved aside, and every
 // file is then read from its start.
 //
 // Ending ctx abandons the agent as a crash would: nothing is flushed and
@@ -139,7 +139,7 @@ func Start(ctx context.Context, conf Config) (*Agent, error) {
 		a.loaded[p.Inode] = p
 	}
 	a.saved = ps
-	if a.producer, err = newProducer(conf); err != nil {
+	if a.producer, err = a.connect(ctx); err != nil {
 		lock.Close()
 		return nil, err
 	}
@@ -162,6 +162,26 @@ func Start(ctx context.Context, conf Config) (*Agent, error) {
 	<-found
 	go a.run(ctx)
 	return a, nil
+}
+
+// connect makes the producer, waiting with a backoff while no broker is
+// reachable: an agent started before Kafka (or during its outage) waits for
+// it rather than failing.
+func (a *Agent) connect(ctx context.Context) (sarama.AsyncProducer, error) {
+	backoff := a.conf.RetryBackoff
+	for {
+		p, err := newProducer(a.conf)
+		if !errors.Is(err, sarama.ErrOutOfBrokers) {
+			return p, err
+		}
+		a.log.Warn("Kafka unreachable; retrying", "brokers", a.conf.Brokers, "after", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("ingest: waiting for Kafka: %w (%w)", ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, a.conf.RetryBackoffMax)
+	}
 }
 
 // producerRetries is how often the producer retries a line before

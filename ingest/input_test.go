@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -180,4 +181,46 @@ func TestDeletedFileClosedAndCrashedReaderRestarted(t *testing.T) {
 	if m := ag.Metrics(); m.FileErrors < 2 {
 		t.Fatalf("FileErrors = %d, want the crashes counted", m.FileErrors)
 	}
+}
+
+// An agent started while Kafka is down waits for it, then ships.
+func TestStartWaitsForKafka(t *testing.T) {
+	k := startKafka(t, "orders", 1)
+	k.Stop()
+	dir := t.TempDir()
+	conf := testConfig(t, k, "orders", dir)
+	var retries atomic.Int64
+	conf.Logger = slog.New(slog.NewTextHandler(countingWriter{"Kafka unreachable", &retries}, nil))
+	appendFile(t, filepath.Join(dir, "a.log"), "one\n")
+	type started struct {
+		a   *Agent
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		a, err := Start(context.Background(), conf)
+		ch <- started{a, err}
+	}()
+	wait(t, 10*time.Second, "Start retrying", func() bool { return retries.Load() >= 2 })
+	k.Start()
+	s := <-ch
+	if s.err != nil {
+		t.Fatalf("Start: %v", s.err)
+	}
+	defer s.a.Stop()
+	col := collect(t, k, "orders")
+	wait(t, 10*time.Second, "the line", hasValues(col, "one"))
+}
+
+// countingWriter counts log records containing a text.
+type countingWriter struct {
+	text string
+	n    *atomic.Int64
+}
+
+func (w countingWriter) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), w.text) {
+		w.n.Add(1)
+	}
+	return len(p), nil
 }

@@ -84,11 +84,20 @@ func newTailCommand() *cobra.Command {
 // runTail runs the agent until ctx ends, then stops it cleanly, printing
 // its metrics every statsEvery and on exit.
 func runTail(ctx context.Context, conf ingest.Config, statsEvery time.Duration, out io.Writer) error {
-	// The agent's own context only ends it abruptly; a signal stops it
-	// cleanly, below.
-	a, err := ingest.Start(context.Background(), conf)
+	// Ending the agent's context abandons it as a crash would, so ctx ends
+	// it only while it starts (waiting for Kafka); after that a signal
+	// stops it cleanly, below.
+	agentCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	starting := context.AfterFunc(ctx, cancel)
+	a, err := ingest.Start(agentCtx, conf)
 	if err != nil {
 		return err
+	}
+	if !starting() {
+		// Interrupted as it started: nothing is lost, the next run resumes.
+		_ = a.Wait()
+		return nil
 	}
 	fmt.Fprintf(out, "squall tail: following %d file group(s), positions in %s\n", len(conf.Groups), conf.Positions)
 	var stats <-chan time.Time
