@@ -29,6 +29,7 @@ type Agent struct {
 	// buffered is the bytes of lines handed to the producer and not yet
 	// answered; reading waits while it is at MaxBufferedBytes.
 	buffered atomic.Int64
+	bufferFull atomic.Bool // reported when it became full, and when not any more
 	// quit is closed when file actors must stop handing lines over.
 	quit     chan struct{}
 	answered chan struct{} // closed once the producer's answers are drained
@@ -261,6 +262,23 @@ func (a *Agent) answers() {
 			ref.file.tracker.fail(ref.gen, fmt.Errorf("produce to topic %s: %w", pe.Msg.Topic, pe.Err))
 		}
 	}
+}
+
+// bufferRoom tells whether lines may be read, reporting when the buffer of
+// lines awaiting Kafka fills up and when it has room again.
+func (a *Agent) bufferRoom() bool {
+	n := a.buffered.Load()
+	if n >= int64(a.conf.MaxBufferedBytes) {
+		if a.bufferFull.CompareAndSwap(false, true) {
+			a.log.Warn("Kafka is slow or unreachable: reading waits until it acknowledges lines",
+				"buffered_bytes", n, "max_buffered_bytes", a.conf.MaxBufferedBytes)
+		}
+		return false
+	}
+	if a.bufferFull.CompareAndSwap(true, false) {
+		a.log.Info("reading resumed", "buffered_bytes", n)
+	}
+	return true
 }
 
 // run polls for files and saves positions until the agent stops.

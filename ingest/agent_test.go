@@ -3,12 +3,16 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // fileMetrics returns the agent's view of the file at path.
@@ -259,4 +263,49 @@ func TestKafkaOutageLosesNothing(t *testing.T) {
 	dups := col.check(t, map[string]int{"a": n}, false)
 	m := a.Metrics()
 	t.Logf("outage: %d lines acked before it, %d produce errors, %d duplicates", down, m.ProduceErrors, len(dups["a"]))
+}
+
+// While Kafka does not answer, reading stops once MaxBufferedBytes of lines
+// await acknowledgement (overshooting by one read at most), says so, and
+// resumes when Kafka answers again.
+func TestBufferBoundsReadingWhileKafkaStalls(t *testing.T) {
+	k := startKafka(t, "orders", 1)
+	dir := t.TempDir()
+	conf := testConfig(t, k, "orders", dir)
+	conf.MaxBufferedBytes = 64 << 10
+	conf.MaxLineLength = 1000 // reads of 256 KiB
+	var waits atomic.Int64
+	conf.Logger = slog.New(slog.NewTextHandler(countingWriter{"reading waits", &waits}, nil))
+	const n = 20_000
+	w := newWriter(t, filepath.Join(dir, "a.log"))
+	for w.n < n {
+		w.write("a")
+	}
+	w.close()
+
+	release := make(chan struct{})
+	c := k.Cluster()
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		select {
+		case <-release:
+			c.DropControl()
+		default:
+			c.SleepControl(func() { <-release })
+		}
+		return nil, nil, false
+	})
+	a := startAgent(t, context.Background(), conf)
+	defer a.Stop()
+	wait(t, 10*time.Second, "reading to wait for Kafka", func() bool { return waits.Load() > 0 })
+	bound := int64(conf.MaxBufferedBytes + 256<<10)
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if m := a.Metrics(); m.BytesRead > bound {
+			t.Fatalf("%d bytes read while Kafka stalls, want at most %d", m.BytesRead, bound)
+		}
+	}
+	close(release)
+	col := collect(t, k, "orders")
+	wait(t, 20*time.Second, "every line in Kafka", func() bool { return col.count() >= n })
+	col.check(t, map[string]int{"a": n}, true)
 }

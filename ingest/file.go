@@ -114,7 +114,8 @@ func (f *fileActor) Receive(c actor.Context) {
 	}
 }
 
-// kick starts a read loop; a poll during a loop changes nothing.
+// kick starts a read loop, replacing the running one (its pending message
+// turns stale), so that an actor never runs two.
 func (f *fileActor) kick(c actor.Context) {
 	f.fs.loop++
 	c.Send(c.Self(), &readMore{loop: f.fs.loop})
@@ -166,7 +167,7 @@ func (f *fileActor) read(c actor.Context) time.Duration {
 	} else if outstanding == 0 {
 		fs.backoff = 0
 	}
-	if a.buffered.Load() >= int64(a.conf.MaxBufferedBytes) {
+	if !a.bufferRoom() {
 		return retrySoon
 	}
 	if a.conf.beforeRead != nil {
