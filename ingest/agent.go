@@ -28,7 +28,7 @@ type Agent struct {
 
 	// buffered is the bytes of lines handed to the producer and not yet
 	// answered; reading waits while it is at MaxBufferedBytes.
-	buffered atomic.Int64
+	buffered   atomic.Int64
 	bufferFull atomic.Bool // reported when it became full, and when not any more
 	// quit is closed when file actors must stop handing lines over.
 	quit     chan struct{}

@@ -18,7 +18,9 @@
 // After a crash the next run starts from there, so the lines sent after it
 // may be produced twice; nothing before it is. When Kafka is unreachable,
 // lines wait in the producer up to Config.MaxBufferedBytes, then reading
-// waits; lines Kafka refused are read and sent again, with a backoff.
+// waits; lines Kafka refused are read and sent again, with a backoff. Those
+// then come after later lines that got through, so around an outage a
+// file's lines may arrive out of order (and some twice), never missing.
 //
 // Copy-truncate rotation has a window no tailer can close: lines written
 // after the agent's last read and before the truncation exist only in the
