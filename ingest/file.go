@@ -34,6 +34,7 @@ type fileState struct {
 
 	// The rest belongs to the file's actor.
 	file       *os.File
+	closed     bool // read to its end and closed for good: awaiting its stop
 	scanner    lineScanner
 	started    bool   // an actor ran before: a new one is a restart
 	loop       uint64 // the current read loop; older readMore messages are stale
@@ -142,7 +143,7 @@ const atPoll = -1
 // 0, a duration, or atPoll.
 func (f *fileActor) read(c actor.Context) time.Duration {
 	fs, a := f.fs, f.a
-	if fs.file == nil && !f.open(c) {
+	if fs.closed || fs.file == nil && !f.open(c) {
 		return atPoll
 	}
 	acked, outstanding, failure := fs.tracker.state()
@@ -230,7 +231,7 @@ func (f *fileActor) atEnd(c actor.Context, st os.FileInfo) {
 		return
 	}
 	fs.file.Close()
-	fs.file = nil
+	fs.file, fs.closed = nil, true
 	a.log.Info("file closed: read to its end", "path", fs.path(), "inode", fs.inode, "deleted", deleted)
 	c.Send(c.Parent(), &fileDone{fs: fs})
 }
@@ -258,6 +259,7 @@ func (f *fileActor) open(c actor.Context) bool {
 		}
 		if fs.unmatched.Load() {
 			a.log.Error("file gone before it could be read; giving up on it", "path", path, "inode", fs.inode)
+			fs.closed = true
 			c.Send(c.Parent(), &fileDone{fs: fs})
 		}
 		return false
