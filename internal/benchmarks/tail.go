@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/squall-stream/squall/ingest"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -26,7 +29,9 @@ const (
 // tailSuite measures the tail agent shipping a generated log of about
 // 200 MB to a kfake broker, from its start until Kafka acknowledged the last
 // line, against kcat shipping the same file (one line a record) to the same
-// broker. The workload is fixed, so the duration flag does not apply.
+// broker. A plain loop feeding the same lines to a sarama AsyncProducer
+// configured like the agent's shows how much of the gap is sarama's. The
+// workload is fixed, so the duration flag does not apply.
 func tailSuite(time.Duration) ([]result, error) {
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
@@ -34,7 +39,7 @@ func tailSuite(time.Duration) ([]result, error) {
 	}
 	var rows []result
 	testing.Benchmark(func(b *testing.B) {
-		k := testinfra.StartKafka(b, kfake.SeedTopics(3, "tail-kcat", "tail-agent"))
+		k := testinfra.StartKafka(b, kfake.SeedTopics(3, "tail-kcat", "tail-agent", "tail-sarama"))
 		dir := b.TempDir()
 		log := filepath.Join(dir, "orders.log")
 		if err = writeTailLog(log); err != nil {
@@ -47,13 +52,17 @@ func tailSuite(time.Duration) ([]result, error) {
 			return
 		}
 		base := tailLines / time.Since(start).Seconds()
-		var agent float64
+		var agent, loop float64
 		if agent, err = agentRate(k.Brokers(), dir); err != nil {
+			return
+		}
+		if loop, err = saramaRate(k.Brokers(), log); err != nil {
 			return
 		}
 		rows = []result{
 			{name: "tail-kcat-baseline", value: base, unit: "lines/s"},
 			{name: "tail-agent", value: agent, unit: "lines/s", baseline: "tail-kcat-baseline"},
+			{name: "tail-sarama-loop", value: loop, unit: "lines/s", baseline: "tail-kcat-baseline"},
 		}
 	})
 	if err == nil && rows == nil {
@@ -105,4 +114,50 @@ func agentRate(brokers []string, dir string) (float64, error) {
 	}
 	rate := tailLines / time.Since(start).Seconds()
 	return rate, a.Stop()
+}
+
+// saramaRate reads the log's lines into an idempotent sarama AsyncProducer
+// with the agent's batching, as fast as one goroutine can, until every line
+// is acknowledged.
+func saramaRate(brokers []string, log string) (float64, error) {
+	f, err := os.Open(log)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	start := time.Now()
+	sc := sarama.NewConfig()
+	sc.Producer.Return.Successes = true
+	sc.Producer.RequiredAcks = sarama.WaitForAll
+	sc.Producer.Idempotent = true
+	sc.Net.MaxOpenRequests = 1
+	sc.Producer.Flush.Bytes = ingest.DefaultBatchBytes
+	sc.Producer.Flush.Messages = ingest.DefaultBatchLines
+	sc.Producer.Flush.Frequency = ingest.DefaultLinger
+	p, err := sarama.NewAsyncProducer(brokers, sc)
+	if err != nil {
+		return 0, fmt.Errorf("sarama loop: %w", err)
+	}
+	answered := make(chan error, 1)
+	go func() {
+		var first error
+		for range tailLines {
+			select {
+			case <-p.Successes():
+			case pe := <-p.Errors():
+				first = cmp.Or(first, error(pe))
+			}
+		}
+		answered <- first
+	}()
+	lines := bufio.NewScanner(f)
+	for lines.Scan() {
+		p.Input() <- &sarama.ProducerMessage{Topic: "tail-sarama", Value: sarama.ByteEncoder(bytes.Clone(lines.Bytes()))}
+	}
+	if err := cmp.Or(lines.Err(), <-answered); err != nil {
+		p.Close()
+		return 0, fmt.Errorf("sarama loop: %w", err)
+	}
+	rate := tailLines / time.Since(start).Seconds()
+	return rate, p.Close()
 }
