@@ -224,3 +224,27 @@ func (w countingWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// A crash of the supervisor restarts it with new actors for the files it
+// followed, which go on from their acknowledged offsets.
+func TestSupervisorCrashRestartsFileActors(t *testing.T) {
+	k := startKafka(t, "orders", 1)
+	dir := t.TempDir()
+	conf := testConfig(t, k, "orders", dir)
+	conf.Logger = slog.New(slog.DiscardHandler)
+	path := filepath.Join(dir, "a.log")
+	appendFile(t, path, "one\n")
+	a := startAgent(t, context.Background(), conf)
+	defer a.Stop()
+	col := collect(t, k, "orders")
+	wait(t, 10*time.Second, "the first line acknowledged", func() bool {
+		m, ok := fileMetrics(a, path)
+		return ok && m.AckedOffset == 4
+	})
+	// Closing a closed channel panics inside the supervisor.
+	found := make(chan struct{})
+	close(found)
+	a.system.Root.Send(a.super, &tick{found: found})
+	appendFile(t, path, "two\n")
+	wait(t, 10*time.Second, "the second line", hasValues(col, "one", "two"))
+}

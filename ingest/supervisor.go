@@ -18,6 +18,14 @@ type supervisor struct{ a *Agent }
 
 func (s *supervisor) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
+	case *actor.Started:
+		// After a crash of the supervisor, its children are gone but the
+		// files are not: give them new actors.
+		s.a.mu.Lock()
+		for _, fs := range s.a.files {
+			s.startActor(c, fs)
+		}
+		s.a.mu.Unlock()
 	case *tick:
 		s.discover(c)
 		s.a.mu.Lock()
@@ -208,7 +216,12 @@ func (s *supervisor) spawn(c actor.Context, ino uint64, m match, offset int64, u
 	if file != nil {
 		fs.adopt(a, file)
 	}
-	fs.pid = c.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return newFileActor(a, fs) }), fmt.Sprintf("file-%d-", ino))
+	s.startActor(c, fs)
 	a.files[ino] = fs
 	a.log.Info("following file", "path", m.path, "inode", ino, "topic", g.Topic, "offset", offset)
+}
+
+// startActor spawns the actor reading fs. Under Agent.mu.
+func (s *supervisor) startActor(c actor.Context, fs *fileState) {
+	fs.pid = c.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return newFileActor(s.a, fs) }), fmt.Sprintf("file-%d-", fs.inode))
 }
