@@ -80,9 +80,9 @@ type fileActor struct {
 }
 
 func newFileActor(a *Agent, fs *fileState) *fileActor {
-	// A buffer must hold a longest line with its "\r\n", or the line would
-	// never be seen whole.
-	n := max(256<<10, a.conf.MaxLineLength+2)
+	// A buffer must hold a longest line with its "\r\n", and the newline
+	// before it, or the line would never be seen whole.
+	n := max(256<<10, a.conf.MaxLineLength+3)
 	return &fileActor{a: a, fs: fs, buf: make([]byte, n)}
 }
 
@@ -188,20 +188,37 @@ func (f *fileActor) read(c actor.Context) time.Duration {
 		off = fs.tracker.rewind(0)
 		fs.resume(off, a.conf.MaxLineLength)
 	}
-	n := 0
+	var data []byte
 	if size > off {
-		n, err = fs.file.ReadAt(f.buf, off)
+		// Reading starts a byte early, at the newline that ended the last
+		// line read: a file truncated and grown past off again between two
+		// looks (copy-truncate) most likely has something else there.
+		from := off
+		if off > 0 && !fs.scanner.skipping {
+			from = off - 1
+		}
+		n, err := fs.file.ReadAt(f.buf, from)
 		if n == 0 && err != nil && !errors.Is(err, io.EOF) {
 			a.fileErrors.Add(1)
 			a.log.Error("cannot read file; retrying", "path", fs.path(), "offset", off, "err", err)
 			return atPoll
 		}
+		data = f.buf[:n]
+		if from < off && n > 0 {
+			if data[0] != '\n' {
+				a.log.Info("file truncated and rewritten (copy-truncate rotation?); reading it from its start",
+					"path", fs.path(), "inode", fs.inode, "size", size, "offset", off)
+				fs.resume(fs.tracker.rewind(0), a.conf.MaxLineLength)
+				return 0
+			}
+			data = data[1:]
+		}
 	}
 	next := off
-	if n > 0 {
+	if len(data) > 0 {
 		fs.lastGrowth = time.Now()
 		f.prevEnd = off
-		next = fs.scanner.scan(f.buf[:n], off, f.send, f.tooLong)
+		next = fs.scanner.scan(data, off, f.send, f.tooLong)
 		if f.halted {
 			return atPoll
 		}

@@ -248,3 +248,24 @@ func TestSupervisorCrashRestartsFileActors(t *testing.T) {
 	appendFile(t, path, "two\n")
 	wait(t, 10*time.Second, "the second line", hasValues(col, "one", "two"))
 }
+
+// A file truncated and written past the offset read before the agent looks
+// again is read from its start, not from the middle of a line.
+func TestTruncatedAndRegrownFileReadFromStart(t *testing.T) {
+	k := startKafka(t, "orders", 1)
+	dir := t.TempDir()
+	conf := testConfig(t, k, "orders", dir)
+	path := filepath.Join(dir, "a.log")
+	appendFile(t, path, "aaaa\nbbbb\n")
+	a := startAgent(t, context.Background(), conf)
+	defer a.Stop()
+	col := collect(t, k, "orders")
+	wait(t, 10*time.Second, "the first lines acknowledged", func() bool {
+		m, ok := fileMetrics(a, path)
+		return ok && m.AckedOffset == 10
+	})
+	if err := os.WriteFile(path, []byte("cccccccccccc\ndd\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, 10*time.Second, "the new lines", hasValues(col, "aaaa", "bbbb", "cccccccccccc", "dd"))
+}
