@@ -10,8 +10,9 @@
 // crashed actor with a growing backoff. Files are identified by inode, so a
 // file renamed by log rotation keeps its place and is read to its end before
 // the file that took its name is started; a file that shrinks below the
-// offset read (copy-truncate rotation) is read again from its start; a
-// deleted file is closed once read to its end.
+// offset read (copy-truncate rotation), or no longer has a newline just
+// before it, is read again from its start; a deleted file is closed once
+// read to its end.
 //
 // No line is lost: the position file records, per inode, only the offset
 // below which Kafka acknowledged every line, and is replaced atomically.
