@@ -30,6 +30,9 @@ type Agent struct {
 	// answered; reading waits while it is at MaxBufferedBytes.
 	buffered   atomic.Int64
 	bufferFull atomic.Bool // reported when it became full, and when not any more
+	// readBuffers are shared by the file actors, which copy the lines out,
+	// so that memory follows the reads in progress, not the files followed.
+	readBuffers sync.Pool
 	// quit is closed when file actors must stop handing lines over.
 	quit     chan struct{}
 	answered chan struct{} // closed once the producer's answers are drained
@@ -122,6 +125,10 @@ func Start(ctx context.Context, conf Config) (*Agent, error) {
 		files:    make(map[uint64]*fileState),
 		loaded:   make(map[uint64]position),
 	}
+	// A buffer must hold a longest line with its "\r\n", and the newline
+	// before it, or the line would never be seen whole.
+	bufSize := max(256<<10, conf.MaxLineLength+3)
+	a.readBuffers.New = func() any { b := make([]byte, bufSize); return &b }
 	ps, err := loadPositions(conf.Positions)
 	if errors.Is(err, ErrCorruptPositions) {
 		aside, qerr := quarantinePositions(conf.Positions)

@@ -74,16 +74,8 @@ const retrySoon = 10 * time.Millisecond
 type fileActor struct {
 	a       *Agent
 	fs      *fileState
-	buf     []byte
 	prevEnd int64 // the end of the previous line, during a scan
 	halted  bool  // the agent is stopping: hand nothing more over
-}
-
-func newFileActor(a *Agent, fs *fileState) *fileActor {
-	// A buffer must hold a longest line with its "\r\n", and the newline
-	// before it, or the line would never be seen whole.
-	n := max(256<<10, a.conf.MaxLineLength+3)
-	return &fileActor{a: a, fs: fs, buf: make([]byte, n)}
 }
 
 func (f *fileActor) Receive(c actor.Context) {
@@ -197,13 +189,15 @@ func (f *fileActor) read(c actor.Context) time.Duration {
 		if off > 0 && !fs.scanner.skipping {
 			from = off - 1
 		}
-		n, err := fs.file.ReadAt(f.buf, from)
+		buf := a.readBuffers.Get().(*[]byte)
+		defer a.readBuffers.Put(buf)
+		n, err := fs.file.ReadAt(*buf, from)
 		if n == 0 && err != nil && !errors.Is(err, io.EOF) {
 			a.fileErrors.Add(1)
 			a.log.Error("cannot read file; retrying", "path", fs.path(), "offset", off, "err", err)
 			return atPoll
 		}
-		data = f.buf[:n]
+		data = (*buf)[:n]
 		if from < off && n > 0 {
 			if data[0] != '\n' {
 				a.log.Info("file truncated and rewritten (copy-truncate rotation?); reading it from its start",

@@ -223,5 +223,5 @@ func (s *supervisor) spawn(c actor.Context, ino uint64, m match, offset int64, u
 
 // startActor spawns the actor reading fs. Under Agent.mu.
 func (s *supervisor) startActor(c actor.Context, fs *fileState) {
-	fs.pid = c.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return newFileActor(s.a, fs) }), fmt.Sprintf("file-%d-", fs.inode))
+	fs.pid = c.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor { return &fileActor{a: s.a, fs: fs} }), fmt.Sprintf("file-%d-", fs.inode))
 }
