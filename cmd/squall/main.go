@@ -41,6 +41,7 @@ func newRootCommand() *cobra.Command {
 		newRebalanceCommand(),
 		newOffsetsCommand(),
 		newGenOrdersCommand(),
+		newTailCommand(),
 	)
 	return root
 }

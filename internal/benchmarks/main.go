@@ -69,6 +69,7 @@ var suites = []suite{
 	{"cluster", clusterSuite},
 	{"redis", redisSuite},
 	{"kafka", kafkaSuite},
+	{"tail", tailSuite},
 }
 
 func print(rows []result) {

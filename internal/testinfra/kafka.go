@@ -38,6 +38,14 @@ func StartKafka(t testing.TB, opts ...kfake.Opt) *Kafka {
 // Brokers returns the bootstrap addresses for clients.
 func (k *Kafka) Brokers() []string { return []string{addr(k.port)} }
 
+// Cluster returns the running kfake cluster, for tests that intercept its
+// requests (kfake's ControlKey); Stop and Start replace it.
+func (k *Kafka) Cluster() *kfake.Cluster {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.cluster
+}
+
 // Start starts the broker after Stop, on the same port, with its data.
 func (k *Kafka) Start() {
 	k.t.Helper()

@@ -1,0 +1,248 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTrackerAdvancesOverTheAcknowledgedPrefix(t *testing.T) {
+	tr := newTracker(100)
+	_, s1 := tr.sent(110)
+	_, s2 := tr.sent(120)
+	tr.skipped(130)
+	g, s3 := tr.sent(140)
+	if off := tr.offset(); off != 100 {
+		t.Fatalf("offset %d before any ack, want 100", off)
+	}
+	tr.ack(g, s2)
+	if off := tr.offset(); off != 100 {
+		t.Fatalf("offset %d with the first line unacknowledged, want 100", off)
+	}
+	tr.ack(g, s1)
+	if off := tr.offset(); off != 130 {
+		t.Fatalf("offset %d, want 130: past both lines and the skipped one", off)
+	}
+	tr.ack(g, s3)
+	acked, outstanding, failure := tr.state()
+	if acked != 140 || outstanding != 0 || failure != nil {
+		t.Fatalf("state %d, %d, %v; want 140, 0, nil", acked, outstanding, failure)
+	}
+	tr.skipped(150)
+	if off := tr.offset(); off != 150 {
+		t.Fatalf("a skipped line with nothing in flight: offset %d, want 150", off)
+	}
+}
+
+func TestTrackerRewindIgnoresOlderGenerations(t *testing.T) {
+	tr := newTracker(0)
+	g1, s1 := tr.sent(10)
+	tr.sent(20)
+	_, s3 := tr.sent(30)
+	tr.ack(g1, s1)
+	tr.fail(g1, errors.New("refused")) // the answer for s2
+	if _, outstanding, failure := tr.state(); outstanding != 1 || failure == nil {
+		t.Fatalf("after a failure: %d outstanding, failure %v", outstanding, failure)
+	}
+	if from := tr.rewind(-1); from != 10 {
+		t.Fatalf("rewind to %d, want the acknowledged 10", from)
+	}
+	tr.ack(g1, s3) // an answer for the old generation
+	g2, s4 := tr.sent(20)
+	if g2 == g1 {
+		t.Fatal("rewind kept the generation")
+	}
+	tr.ack(g2, s4)
+	if acked, outstanding, failure := tr.state(); acked != 20 || outstanding != 0 || failure != nil {
+		t.Fatalf("state %d, %d, %v; want 20, 0, nil", acked, outstanding, failure)
+	}
+	if from := tr.rewind(0); from != 0 || tr.offset() != 0 {
+		t.Fatalf("a rewind after truncation goes to %d, want 0", from)
+	}
+	_, s5 := tr.sent(5)
+	tr.unsent()
+	if _, s6 := tr.sent(5); s6 != s5 {
+		t.Fatalf("unsent did not take the sequence number back: %d then %d", s5, s6)
+	}
+}
+
+// Many lines acknowledged in a random order: the offset is always the end
+// of the longest acknowledged prefix, and memory is compacted.
+func TestTrackerManyLinesOutOfOrder(t *testing.T) {
+	tr := newTracker(0)
+	const n = 5000
+	var seqs []uint64
+	var gen uint64
+	for i := range n {
+		g, s := tr.sent(int64(i+1) * 10)
+		gen = g
+		seqs = append(seqs, s)
+	}
+	// Acknowledge odd ones first, then even ones.
+	for i := 1; i < n; i += 2 {
+		tr.ack(gen, seqs[i])
+	}
+	if off := tr.offset(); off != 0 {
+		t.Fatalf("offset %d with line 0 unacknowledged", off)
+	}
+	for i := 0; i < n; i += 2 {
+		tr.ack(gen, seqs[i])
+		if want := int64(min(i+2, n)) * 10; tr.offset() != want {
+			t.Fatalf("after line %d: offset %d, want %d", i, tr.offset(), want)
+		}
+	}
+	if len(tr.pending) > 1024 {
+		t.Fatalf("%d pending entries kept after all were acknowledged", len(tr.pending))
+	}
+}
+
+type scanned struct {
+	lines []string
+	ends  []int64
+	longs [][3]int64
+}
+
+func scanAll(s *lineScanner, chunks []string) (scanned, int64) {
+	var out scanned
+	var off int64
+	data := ""
+	for _, c := range chunks {
+		// Like the agent: the unconsumed tail is read again with the next
+		// chunk.
+		data += c
+		next := s.scan([]byte(data), off,
+			func(l []byte, end int64) { out.lines = append(out.lines, string(l)); out.ends = append(out.ends, end) },
+			func(o, n, end int64) { out.longs = append(out.longs, [3]int64{o, n, end}) })
+		data = data[next-off:]
+		off = next
+	}
+	return out, off
+}
+
+func TestLineScanner(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		chunks []string
+		lines  []string
+		ends   []int64
+		longs  [][3]int64
+		next   int64
+	}{
+		{"whole lines", []string{"a\nbb\n"}, []string{"a", "bb"}, []int64{2, 5}, nil, 5},
+		{"unfinished line held", []string{"a\nb", "b"}, []string{"a"}, []int64{2}, nil, 2},
+		{"line completed later", []string{"a\nb", "b\n"}, []string{"a", "bb"}, []int64{2, 5}, nil, 5},
+		{"CRLF", []string{"a\r\n\r\nb\r", "\n"}, []string{"a", "", "b"}, []int64{3, 5, 8}, nil, 8},
+		{"bytes unchanged", []string{"\xff\x00é\n"}, []string{"\xff\x00é"}, []int64{5}, nil, 5},
+		{"over-long in one read", []string{"12345678\nok\n"}, []string{"ok"}, []int64{12}, [][3]int64{{0, 8, 9}}, 12},
+		{"over-long CRLF", []string{"12345678\r\nok\n"}, []string{"ok"}, []int64{13}, [][3]int64{{0, 8, 10}}, 13},
+		{"exactly max", []string{"12345\r\n"}, []string{"12345"}, []int64{7}, nil, 7},
+		{"over-long across reads", []string{"ok\n1234567", "890", "12\r\nz\n"}, []string{"ok", "z"}, []int64{3, 19}, [][3]int64{{3, 12, 17}}, 19},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &lineScanner{max: 5}
+			got, next := scanAll(s, tc.chunks)
+			if !slices.Equal(got.lines, tc.lines) || !slices.Equal(got.ends, tc.ends) || !slices.Equal(got.longs, tc.longs) || next != tc.next {
+				t.Fatalf("got lines %q ends %v longs %v next %d; want %q %v %v %d",
+					got.lines, got.ends, got.longs, next, tc.lines, tc.ends, tc.longs, tc.next)
+			}
+		})
+	}
+}
+
+func TestJSONKey(t *testing.T) {
+	for line, want := range map[string]string{
+		`{"orderId":"o-1","x":1}`:                 "o-1",
+		`{"x":{"orderId":"nested"},"orderId":42}`: "42",
+		`{"orderId":{"a":1}}`:                     `{"a":1}`,
+		`{"x":1}`:                                 "",
+		`not json`:                                "",
+		`["orderId"]`:                             "",
+		`{"orderId":"` + strings.Repeat("k", maxKeyLength+1) + `"}`: "",
+	} {
+		if got := string(jsonKey([]byte(line), "orderId")); got != want {
+			t.Errorf("jsonKey(%.40q) = %q, want %q", line, got, want)
+		}
+	}
+}
+
+// Each configuration error names the field at fault.
+func TestConfigErrorsNameTheField(t *testing.T) {
+	ok := Config{Brokers: []string{"127.0.0.1:9092"}, Groups: []FileGroup{{Topic: "t", Globs: []string{"/x/*.log"}}}, Positions: "/x/p.json"}
+	for _, tc := range []struct {
+		field string
+		want  error
+		edit  func(*Config)
+	}{
+		{"Brokers", ErrNoBrokers, func(c *Config) { c.Brokers = nil }},
+		{"Groups", ErrNoGroups, func(c *Config) { c.Groups = nil }},
+		{"Groups[0]", ErrNoTopic, func(c *Config) { c.Groups[0].Topic = "" }},
+		{"Groups[0]", ErrNoGroups, func(c *Config) { c.Groups[0].Globs = nil }},
+		{"Groups[0]", ErrBadGlob, func(c *Config) { c.Groups[0].Globs = []string{"/x/[.log"} }},
+		{"Positions", ErrNoPositions, func(c *Config) { c.Positions = "" }},
+		{"Acks", ErrIdempotenceNeedsAcksAll, func(c *Config) { c.Acks = AcksLeader }},
+		{"Acks", ErrBadSetting, func(c *Config) { c.Acks, c.DisableIdempotence = 7, true }},
+		{"MaxLineLength", ErrBadSetting, func(c *Config) { c.MaxLineLength = -1 }},
+		{"PollInterval", ErrBadSetting, func(c *Config) { c.PollInterval = -time.Second }},
+		{"MaxBufferedBytes", ErrBadSetting, func(c *Config) { c.MaxBufferedBytes = -1 }},
+		{"KafkaVersion", ErrBadSetting, func(c *Config) { c.KafkaVersion = "nine" }},
+	} {
+		c := ok
+		c.Groups = slices.Clone(ok.Groups)
+		tc.edit(&c)
+		_, err := c.withDefaults()
+		if !errors.Is(err, tc.want) || !strings.Contains(fmt.Sprint(err), tc.field) {
+			t.Errorf("%s: got %v, want %v naming %s", tc.field, err, tc.want, tc.field)
+		}
+	}
+	c, err := ok.withDefaults()
+	if err != nil || c.MaxLineLength != DefaultMaxLineLength || c.PollInterval != DefaultPollInterval || c.Logger == nil {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+}
+
+// Start fails on a bad configuration, and while another agent holds the
+// position file, without needing Kafka.
+func TestStartRefusesBadConfigAndSharedPositions(t *testing.T) {
+	dir := t.TempDir()
+	conf := Config{Brokers: []string{"127.0.0.1:1"}, Groups: []FileGroup{{Topic: "t", Globs: []string{dir + "/*.log"}}}, Positions: filepath.Join(dir, "p.json")}
+	bad := conf
+	bad.Positions = ""
+	if _, err := Start(t.Context(), bad); !errors.Is(err, ErrNoPositions) {
+		t.Fatalf("Start without Positions: %v", err)
+	}
+	lock, err := lockPositions(conf.Positions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := Start(t.Context(), conf); !errors.Is(err, ErrPositionsLocked) {
+		t.Fatalf("Start with the position file locked: %v", err)
+	}
+}
+
+func TestPositionsRoundTripAndCorruption(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.json")
+	if ps, err := loadPositions(path); err != nil || ps != nil {
+		t.Fatalf("missing file: %v, %v", ps, err)
+	}
+	want := []position{{Inode: 7, Offset: 42, Path: "/x/a.log"}}
+	if err := savePositions(path, want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := loadPositions(path); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("got %v, %v; want %v", got, err, want)
+	}
+	for _, bad := range []string{"{", `[{"inode":7,"offset":-1,"path":"/a"}]`, `[{"inode":7,"offset":1,"path":"/a","x":1}]`, "[] []"} {
+		if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := loadPositions(path); !errors.Is(err, ErrCorruptPositions) {
+			t.Errorf("%q: %v, want ErrCorruptPositions", bad, err)
+		}
+	}
+}
