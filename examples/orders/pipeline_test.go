@@ -1,10 +1,12 @@
 package orders
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/cluster"
+	"github.com/squall-stream/squall/ingest"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/spouts/kafka"
 	"github.com/squall-stream/squall/topology"
@@ -29,25 +32,20 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// orderLog makes n order lines over about eight minutes, every 100th line
-// garbage, and the truth of them.
-func orderLog(n int) ([][]byte, *Truth) {
-	g := NewGenerator(7)
-	truth := NewTruth()
-	start := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	var lines [][]byte
-	for i := 0; i < n; i++ {
-		if i%100 == 99 {
-			lines = append(lines, fmt.Appendf(nil, `{"orderId":"broken-%d","quantity":`, i))
-			truth.AddMalformed()
-			continue
-		}
-		o := g.Next(start.Add(time.Duration(i) * 10 * time.Millisecond))
-		line, _ := json.Marshal(o)
-		lines = append(lines, line)
-		truth.Add(o)
+// writeLog appends n order lines (1% garbage) to path, created a second
+// apart from start on, counting them in truth.
+func writeLog(t *testing.T, path string, n int, seed uint64, start time.Time, truth *Truth) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return lines, truth
+	defer f.Close()
+	at := start
+	now := func() time.Time { at = at.Add(10 * time.Millisecond); return at }
+	if _, err := WriteOrders(context.Background(), f, LogOptions{Count: n, Malformed: 0.01, Seed: seed, Truth: truth, Now: now}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func produceLines(t *testing.T, brokers []string, topic string, lines [][]byte) {
@@ -76,19 +74,31 @@ func produceLines(t *testing.T, brokers []string, topic string, lines [][]byte) 
 }
 
 // End to end on real Redis and ZooKeeper and the in-process broker: 50k
-// order lines (1% garbage, 500 shipped twice) through the analysis, with a
-// kill and restart of the topology mid-run, end with every figure in Redis
-// equal to the truth.
+// order lines (1% garbage) written to a log, shipped by the tail agent,
+// analysed with a kill and restart of the topology mid-run and 500 lines
+// shipped twice, end with every figure in Redis equal to the truth.
 func TestPipelineMatchesTruth(t *testing.T) {
 	k := testinfra.StartKafka(t, kfake.SeedTopics(4, "orders"))
 	zk := testinfra.StartZooKeeper(t)
 	r := testinfra.StartRedis(t)
 	rc := goredis.NewClient(&goredis.Options{Addr: r.Addr()})
 	defer rc.Close()
-	lines, truth := orderLog(50_000)
-	produceLines(t, k.Brokers(), "orders", lines[:25_000])
-
 	quiet := slog.New(slog.DiscardHandler)
+	dir := t.TempDir()
+	log := filepath.Join(dir, "orders.log")
+	truth := NewTruth()
+	start := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	writeLog(t, log, 25_000, 7, start, truth)
+
+	agent, err := ingest.Start(context.Background(), ingest.Config{
+		Brokers: k.Brokers(), Positions: filepath.Join(dir, "positions.json"), Logger: quiet,
+		Groups: []ingest.FileGroup{{Topic: "orders", Globs: []string{filepath.Join(dir, "*.log")}, KeyField: "orderId"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Stop()
+
 	conf := AnalysisConfig{
 		Kafka: kafka.Config{
 			Brokers: k.Brokers(), Topics: []string{"orders"}, Logger: quiet,
@@ -96,7 +106,7 @@ func TestPipelineMatchesTruth(t *testing.T) {
 		},
 		Redis: rc, Logger: quiet, WindowEvery: 100 * time.Millisecond,
 	}
-	start := func(ctx context.Context) *actors.LocalTopology {
+	run := func(ctx context.Context) *actors.LocalTopology {
 		topo, err := AnalysisTopology(conf)
 		if err != nil {
 			t.Fatal(err)
@@ -111,14 +121,19 @@ func TestPipelineMatchesTruth(t *testing.T) {
 	orders := func() int64 { n, _ := rc.HGet(context.Background(), keys.Totals(), "orders").Int64(); return n }
 
 	ctx, cancel := context.WithCancel(context.Background())
-	lt := start(ctx)
+	lt := run(ctx)
 	waitFor(t, 60*time.Second, "orders in Redis before the kill", func() bool { return orders() > 10_000 })
 	cancel()
 	<-lt.Done()
 
-	produceLines(t, k.Brokers(), "orders", lines[25_000:])
-	produceLines(t, k.Brokers(), "orders", lines[30_000:30_500]) // the tail agent re-sending after a crash
-	lt = start(context.Background())
+	writeLog(t, log, 25_000, 8, start.Add(250*time.Second), truth)
+	lines, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The tail agent re-sending after a crash: 500 lines twice.
+	produceLines(t, k.Brokers(), "orders", bytes.Split(lines, []byte("\n"))[30_000:30_500])
+	lt = run(context.Background())
 	defer lt.Shutdown()
 	var diffs []string
 	waitFor(t, 120*time.Second, "Redis to match the truth", func() bool {
@@ -128,10 +143,6 @@ func TestPipelineMatchesTruth(t *testing.T) {
 		}
 		return len(diffs) == 0
 	})
-	win, err := rc.HGetAll(context.Background(), keys.Window5m()).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The last five minutes of order time: 10:04 to 10:08 inclusive.
 	var wantOrders, wantGMV int64
 	for m := 4; m <= 8; m++ {
@@ -139,6 +150,7 @@ func TestPipelineMatchesTruth(t *testing.T) {
 		wantOrders += truth.MinuteOrders[b]
 		wantGMV += truth.MinuteGMV[b]
 	}
+	var win map[string]string
 	waitFor(t, 10*time.Second, "the 5-minute window", func() bool {
 		win, err = rc.HGetAll(context.Background(), keys.Window5m()).Result()
 		return err == nil && win["orders"] == fmt.Sprint(wantOrders) && win["gmv"] == fmt.Sprint(wantGMV)
