@@ -70,6 +70,7 @@ var suites = []suite{
 	{"redis", redisSuite},
 	{"kafka", kafkaSuite},
 	{"tail", tailSuite},
+	{"pipeline", pipelineSuite},
 }
 
 func print(rows []result) {
