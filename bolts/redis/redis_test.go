@@ -166,6 +166,44 @@ func TestWrongTypeFailsTheTupleNamingTheKey(t *testing.T) {
 	}
 }
 
+// One script call carries a chunk of tuples: each is applied once, a
+// repeated event id is skipped, and a tuple on a wrong-type key fails alone
+// with nothing of it applied.
+func TestIdempotentChunkAppliesEachTupleOnItsOwn(t *testing.T) {
+	r := testinfra.StartRedis(t)
+	rc := client(t, r)
+	ctx := context.Background()
+	rc.Set(ctx, "t:gmv:bad", "a string", 0)
+	w, c := prepared(t, NewWriter(WriterConfig{Client: rc, Logger: quiet(), Idempotent: &Idempotence{EventField: "orderId"},
+		Mapper: Mappers(
+			HashIncrement{Key: Key{Prefix: "t:", Name: "gmv", KeyField: "product"}, FieldField: "province", AmountField: "qty"},
+			HashIncrement{Key: Key{Prefix: "t:", Name: "orders"}, Field: "n"},
+		)}))
+	now := time.Now()
+	for i, o := range []*topology.Tuple{
+		order("O1", "U1", "广东", "phone", 1, 2, now),
+		order("O2", "U1", "广东", "phone", 1, 3, now),
+		order("O3", "U1", "广东", "bad", 1, 5, now), // t:gmv:bad is a string
+		order("O1", "U1", "广东", "phone", 1, 2, now), // a replay in the same chunk
+		order("O4", "U1", "北京", "phone", 1, 7, now),
+	} {
+		w.Execute(o)
+		if i == 4 {
+			w.(topology.Flusher).Flush()
+		}
+	}
+	if len(c.acked) != 4 || len(c.failed) != 1 || c.failed[0].StringByField("orderId") != "O3" {
+		t.Fatalf("acked %d, failed %v", len(c.acked), c.failed)
+	}
+	got := rc.HGetAll(ctx, "t:gmv:phone").Val()
+	if got["广东"] != "5" || got["北京"] != "7" {
+		t.Fatalf("t:gmv:phone = %v, want 广东 5 (O1 once, O2) and 北京 7", got)
+	}
+	if n := rc.HGet(ctx, "t:orders", "n").Val(); n != "3" {
+		t.Fatalf("t:orders n = %s, want 3 (O3 applied nothing)", n)
+	}
+}
+
 func TestLookupAndFilter(t *testing.T) {
 	r := testinfra.StartRedis(t)
 	rc := client(t, r)

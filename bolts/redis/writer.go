@@ -51,38 +51,70 @@ var (
 	ErrNoMapper = errors.New("redis writer: no mapper")
 )
 
-// applyOnce runs a tuple's commands only if its event id was not applied:
-// KEYS[1] is the id key, ARGV[1] the TTL in ms; then per command its name,
-// its argument count, and its arguments (the command's key first, also in
-// KEYS for Cluster's slot check). Redis does not roll a script back, so the
-// keys' types are checked before anything is written: a wrong-type key fails
-// the tuple with nothing applied and the id not marked. (A HyperLogLog is a
+// applyOnce runs the commands of a chunk of tuples, each tuple's only if
+// its event id was not applied. ARGV[1] is the TTL in ms; then per tuple its
+// id key, the count of its remaining arguments, and per command its name,
+// its argument count and its arguments (the command's key first). KEYS holds
+// every key touched, for Redis Cluster's slot check (a cluster client sends
+// one tuple a call). It returns per tuple 1 (applied), 0 (applied before) or
+// an error text. Redis does not roll a script back, so a tuple's key types
+// are checked before anything of it is written: a wrong-type key fails that
+// tuple with nothing applied and its id not marked. (A HyperLogLog is a
 // string to Redis, an "hll" to miniredis, the demo's fallback.)
 var applyOnce = goredis.NewScript(`
 local want = {HINCRBY='hash', HINCRBYFLOAT='hash', HSET='hash', ZINCRBY='zset', ZREMRANGEBYRANK='zset',
   INCRBY='string', PFADD='string', LPUSH='list', LTRIM='list', XADD='stream'}
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local out = {}
+local types = {} -- key types seen in this call: a chunk touches the same keys again and again
 local i = 2
 while i <= #ARGV do
-  local n = tonumber(ARGV[i + 1])
-  local w = want[ARGV[i]]
-  if w then
-    local t = redis.call('TYPE', ARGV[i + 2]).ok
-    if t ~= 'none' and t ~= w and not (t == 'hll' and ARGV[i] == 'PFADD') then
-      return redis.error_reply('WRONGTYPE key ' .. ARGV[i + 2] .. ' holds a ' .. t .. ', ' .. ARGV[i] .. ' needs a ' .. w)
+  local id, first, last = ARGV[i], i + 2, i + 1 + tonumber(ARGV[i + 1])
+  i = last + 1
+  if redis.call('EXISTS', id) == 1 then
+    out[#out + 1] = 0
+  else
+    local bad = false
+    local j = first
+    while j <= last do
+      local w = want[ARGV[j]]
+      if w then
+        local t = types[ARGV[j + 2]]
+        if not t then
+          t = redis.call('TYPE', ARGV[j + 2]).ok
+          types[ARGV[j + 2]] = t
+        end
+        if t ~= 'none' and t ~= w and not (t == 'hll' and ARGV[j] == 'PFADD') then
+          bad = 'WRONGTYPE key ' .. ARGV[j + 2] .. ' holds a ' .. t .. ', ' .. ARGV[j] .. ' needs a ' .. w
+          break
+        end
+      end
+      j = j + 2 + tonumber(ARGV[j + 1])
+    end
+    if bad then
+      out[#out + 1] = bad
+    else
+      redis.call('SET', id, '1', 'PX', ARGV[1])
+      j = first
+      while j <= last do
+        local n = tonumber(ARGV[j + 1])
+        redis.call(ARGV[j], unpack(ARGV, j + 2, j + 1 + n))
+        if not want[ARGV[j]] then
+          types[ARGV[j + 2]] = nil -- SET, PEXPIRE...: look again
+        elseif types[ARGV[j + 2]] == 'none' then
+          types[ARGV[j + 2]] = want[ARGV[j]]
+        end
+        j = j + 2 + n
+      end
+      out[#out + 1] = 1
     end
   end
-  i = i + 2 + n
 end
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-i = 2
-while i <= #ARGV do
-  local n = tonumber(ARGV[i + 1])
-  redis.call(ARGV[i], unpack(ARGV, i + 2, i + 1 + n))
-  i = i + 2 + n
-end
-return 1
+return out
 `)
+
+// scriptChunk is how many tuples one applyOnce call carries: enough to
+// amortize the call, few enough that Redis is not blocked for long.
+const scriptChunk = 64
 
 // NewWriter returns a factory of writer bolts for SetBolt.
 func NewWriter(cfg WriterConfig) func() topology.Bolt {
@@ -165,30 +197,12 @@ func (w *writer) flush(reloaded bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.Timeout)
 	defer cancel()
-	results := make([][]goredis.Cmder, len(tuples))
-	failed := make([]error, len(tuples))
 	pipe := w.cfg.Client.Pipeline()
-	for i, t := range tuples {
-		cmds := w.cmds[t]
-		if id := w.cfg.Idempotent; id != nil {
-			event, err := stringField(t, id.EventField)
-			if err != nil {
-				failed[i] = err
-				continue
-			}
-			keys := []string{id.IDPrefix + event}
-			args := []any{id.TTL.Milliseconds()}
-			for _, c := range cmds.cmds {
-				keys = append(keys, c.key)
-				args = append(args, c.name, len(c.args)+1, c.key)
-				args = append(args, c.args...)
-			}
-			results[i] = []goredis.Cmder{applyOnce.EvalSha(ctx, pipe, keys, args...)}
-			continue
-		}
-		for _, c := range cmds.cmds {
-			results[i] = append(results[i], pipe.Do(ctx, c.argv()...))
-		}
+	var finish func() []error
+	if w.cfg.Idempotent != nil {
+		finish = w.queueOnce(ctx, pipe, tuples)
+	} else {
+		finish = w.queuePlain(ctx, pipe, tuples)
 	}
 	_, execErr := pipe.Exec(ctx)
 	if !reloaded && isNoScript(execErr) && w.cfg.Idempotent != nil {
@@ -200,13 +214,8 @@ func (w *writer) flush(reloaded bool) {
 			return
 		}
 	}
-	for i, t := range tuples {
-		err := failed[i]
-		for _, r := range results[i] {
-			if err == nil && r.Err() != nil {
-				err = r.Err()
-			}
-		}
+	for i, err := range finish() {
+		t := tuples[i]
 		keys := w.cmds[t].keys()
 		delete(w.cmds, t)
 		if err != nil {
@@ -216,6 +225,96 @@ func (w *writer) flush(reloaded bool) {
 			continue
 		}
 		w.out.Ack(t)
+	}
+}
+
+// queuePlain queues every tuple's commands; the returned function gives
+// each tuple's first error once the pipeline ran.
+func (w *writer) queuePlain(ctx context.Context, pipe goredis.Pipeliner, tuples []*topology.Tuple) func() []error {
+	results := make([][]goredis.Cmder, len(tuples))
+	for i, t := range tuples {
+		for _, c := range w.cmds[t].cmds {
+			results[i] = append(results[i], pipe.Do(ctx, c.argv()...))
+		}
+	}
+	return func() []error {
+		errs := make([]error, len(tuples))
+		for i, rs := range results {
+			for _, r := range rs {
+				if errs[i] == nil {
+					errs[i] = r.Err()
+				}
+			}
+		}
+		return errs
+	}
+}
+
+// queueOnce queues applyOnce calls of up to scriptChunk tuples (one for a
+// cluster client, whose script keys must share a slot).
+func (w *writer) queueOnce(ctx context.Context, pipe goredis.Pipeliner, tuples []*topology.Tuple) func() []error {
+	id := w.cfg.Idempotent
+	chunk := scriptChunk
+	if _, single := w.cfg.Client.(*goredis.Client); !single {
+		chunk = 1
+	}
+	errs := make([]error, len(tuples))
+	type call struct {
+		cmd    *goredis.Cmd
+		tuples []int // indexes into tuples
+	}
+	var calls []*call
+	var cur *call
+	var keys []string
+	var args []any
+	send := func() {
+		if cur != nil && len(cur.tuples) > 0 {
+			cur.cmd = applyOnce.EvalSha(ctx, pipe, keys, args...)
+			calls = append(calls, cur)
+		}
+		cur, keys, args = &call{}, nil, []any{id.TTL.Milliseconds()}
+	}
+	send()
+	for i, t := range tuples {
+		event, err := stringField(t, id.EventField)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		n := 0
+		for _, c := range w.cmds[t].cmds {
+			n += 2 + 1 + len(c.args)
+		}
+		args = append(args, id.IDPrefix+event, n)
+		keys = append(keys, id.IDPrefix+event)
+		for _, c := range w.cmds[t].cmds {
+			keys = append(keys, c.key)
+			args = append(args, c.name, len(c.args)+1, c.key)
+			args = append(args, c.args...)
+		}
+		cur.tuples = append(cur.tuples, i)
+		if len(cur.tuples) == chunk {
+			send()
+		}
+	}
+	send()
+	return func() []error {
+		for _, c := range calls {
+			res, err := c.cmd.Slice()
+			for k, i := range c.tuples {
+				switch {
+				case err != nil:
+					errs[i] = err
+				case k >= len(res):
+					errs[i] = fmt.Errorf("applyOnce answered %d results for %d tuples", len(res), len(c.tuples))
+				default:
+					if msg, ok := res[k].(string); ok {
+						errs[i] = errors.New(msg)
+					}
+				}
+			}
+		}
+		return errs
 	}
 }
 
