@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages squall's tests and `make proto` use, when missing:
-# redis-server, ZooKeeper, kcat and protoc. Needs root (or sudo) and apt.
+# redis-server, ZooKeeper, kcat, protoc, and chromium with a CJK font for the
+# dashboard's browser test. Needs root (or sudo) and apt.
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,13 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 command -v kcat >/dev/null || missing+=(kcat)
 command -v protoc >/dev/null || missing+=(protobuf-compiler)
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null ||
+	command -v google-chrome >/dev/null || missing+=(chromium)
+# Without a CJK font the dashboard's Chinese renders as empty boxes in the
+# browser test's screenshot.
+if ! command -v fc-list >/dev/null || [ -z "$(fc-list :lang=zh)" ]; then
+	missing+=(fonts-noto-cjk)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing ${missing[*]}"

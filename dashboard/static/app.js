@@ -41,8 +41,10 @@ const squall = (() => {
   function orders() {
     listen({
       summary: (s) => {
-        if (!s.redis) { $("status").textContent = "no Redis configured"; return; }
+        // The server sends a failed read as {error} without redis set, so
+        // the error must be checked first or it reads as "no Redis".
         if (s.error) { $("status").textContent = "Redis: " + s.error; return; }
+        if (!s.redis) { $("status").textContent = "no Redis configured"; return; }
         $("status").textContent = "live · " + new Date(s.at).toLocaleTimeString("zh-CN");
         $("orders").textContent = num(s.orders);
         $("gmv").textContent = yuan(s.gmv);
