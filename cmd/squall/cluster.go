@@ -8,12 +8,15 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/examples/orders"
+	"github.com/squall-stream/squall/spouts/kafka"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -31,6 +34,57 @@ func init() {
 		topo, err := orders.CountTopology(rate, 10*time.Second, os.Stdout)
 		return topo, topology.Config{}, err
 	})
+	cluster.Register("orders", ordersAnalysis)
+}
+
+// redisClients shares one client (one connection pool) per Redis address
+// among the topologies this process builds: a node rebuilds its share on
+// every assignment change.
+var redisClients sync.Map // addr → *goredis.Client
+
+// ordersAnalysis builds the order analysis (examples/orders) from the
+// submission's settings: brokers, redis and zk (where the Kafka spout keeps
+// its offsets) are required; topic (default orders), spouts, parsers and
+// writers (tasks of each), and timeout (the message timeout) are optional.
+func ordersAnalysis(settings map[string]string) (*topology.Topology, topology.Config, error) {
+	for _, key := range []string{"brokers", "redis", "zk"} {
+		if settings[key] == "" {
+			return nil, topology.Config{}, fmt.Errorf("setting %s is required (--set brokers=host:port --set redis=host:port --set zk=host:port)", key)
+		}
+	}
+	conf := orders.AnalysisConfig{}
+	for key, dst := range map[string]*int{"spouts": &conf.SpoutTasks, "parsers": &conf.ParseTasks, "writers": &conf.WriterTasks} {
+		if v, ok := settings[key]; ok {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, topology.Config{}, fmt.Errorf("setting %s=%q: want a positive number of tasks", key, v)
+			}
+			*dst = n
+		}
+	}
+	var tc topology.Config
+	if v, ok := settings["timeout"]; ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, tc, fmt.Errorf("setting timeout=%q: want a positive duration such as 30s", v)
+		}
+		tc.MessageTimeout = d
+	}
+	topic := settings["topic"]
+	if topic == "" {
+		topic = "orders"
+	}
+	rc, ok := redisClients.Load(settings["redis"])
+	if !ok {
+		rc, _ = redisClients.LoadOrStore(settings["redis"], goredis.NewClient(&goredis.Options{Addr: settings["redis"]}))
+	}
+	conf.Redis = rc.(*goredis.Client)
+	conf.Kafka = kafka.Config{
+		Brokers: splitList(settings["brokers"]), Topics: []string{topic},
+		Offsets: kafka.OffsetStorage{ZooKeeper: &cluster.ZKOptions{Servers: splitList(settings["zk"])}},
+	}
+	topo, err := orders.AnalysisTopology(conf)
+	return topo, tc, err
 }
 
 // zkFlags are the flags of every command that talks to ZooKeeper.

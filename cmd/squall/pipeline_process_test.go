@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/squall-stream/squall/examples/orders"
+	"github.com/squall-stream/squall/internal/testinfra"
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// throughput samples the orders Redis counts, to tell how long processing
+// took to recover after a kill.
+type throughput struct {
+	mu      sync.Mutex
+	samples []sample
+}
+
+type sample struct {
+	at     time.Time
+	orders int64
+}
+
+func (tp *throughput) run(ctx context.Context, rc *goredis.Client, key string) {
+	for ctx.Err() == nil {
+		n, _ := rc.HGet(ctx, key, "orders").Int64()
+		tp.mu.Lock()
+		tp.samples = append(tp.samples, sample{time.Now(), n})
+		tp.mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// rate is orders/s over the window before at.
+func (tp *throughput) rate(at time.Time, window time.Duration) float64 {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	var first, last *sample
+	for i := range tp.samples {
+		s := &tp.samples[i]
+		if s.at.After(at) {
+			break
+		}
+		if first == nil && !s.at.Before(at.Add(-window)) {
+			first = s
+		}
+		last = s
+	}
+	if first == nil || last == nil || !last.at.After(first.at) {
+		return 0
+	}
+	return float64(last.orders-first.orders) / last.at.Sub(first.at).Seconds()
+}
+
+// recovery waits until the rate over a second is back to half the rate
+// before the kill, and returns how long that took.
+func (tp *throughput) recovery(t *testing.T, killed time.Time, before float64) time.Duration {
+	t.Helper()
+	var took time.Duration
+	waitFor(t, 60*time.Second, "throughput to recover", func() bool {
+		now := time.Now()
+		if now.Sub(killed) < time.Second || tp.rate(now, time.Second) < before/2 {
+			return false
+		}
+		took = now.Sub(killed) - time.Second // the window that showed it
+		return true
+	})
+	return took
+}
+
+// Three `squall node` processes on 127.0.0.1/2/3 run the order analysis
+// over 200k orders from the in-process broker; a non-leader, then the
+// leader are killed with kill -9 mid-run; Redis ends equal to the truth.
+func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
+	const n = 200_000
+	z := testinfra.StartZooKeeper(t)
+	r := testinfra.StartRedis(t)
+	k := testinfra.StartKafka(t, kfake.SeedTopics(8, "orders"))
+	rc := goredis.NewClient(&goredis.Options{Addr: r.Addr()})
+	defer rc.Close()
+
+	truth := orders.NewTruth()
+	var log bytes.Buffer
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	if _, err := orders.WriteOrders(context.Background(), &log, orders.LogOptions{
+		Count: n, Malformed: 0.01, Seed: 11, Truth: truth,
+		Now: func() time.Time { at = at.Add(time.Millisecond); return at },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	conf := sarama.NewConfig()
+	conf.Producer.Return.Successes = true
+	conf.Producer.Flush.Messages = 1000
+	conf.Producer.Flush.Frequency = time.Millisecond
+	p, err := sarama.NewAsyncProducer(k.Brokers(), conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix(log.Bytes(), []byte("\n")), []byte("\n"))
+	go func() {
+		for _, l := range lines {
+			p.Input() <- &sarama.ProducerMessage{Topic: "orders", Value: sarama.ByteEncoder(l)}
+		}
+	}()
+	for range lines {
+		select {
+		case <-p.Successes():
+		case err := <-p.Errors():
+			t.Fatal(err)
+		}
+	}
+	p.Close()
+
+	bin := buildSquall(t)
+	var nodes []*nodeProcess
+	for _, host := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
+		nodes = append(nodes, startNodeProcess(t, bin, z.Addr(), host+":0"))
+	}
+	waitFor(t, 20*time.Second, "three nodes listed", func() bool {
+		out, _ := squallCLI(t, bin, "list", "--zk", z.Addr())
+		return strings.Count(out, "127.0.0.") >= 3
+	})
+	args := []string{"submit", "orders", "--zk", z.Addr()}
+	for _, s := range []string{"brokers=" + k.Brokers()[0], "redis=" + r.Addr(), "zk=" + z.Addr(), "timeout=5s", "spouts=3", "parsers=3", "writers=3"} {
+		args = append(args, "--set", s)
+	}
+	if out, err := squallCLI(t, bin, args...); err != nil {
+		t.Fatalf("submit: %v\n%s", err, out)
+	}
+	keys := orders.Keys{Prefix: orders.DefaultPrefix}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	tp := &throughput{}
+	go tp.run(ctx, rc, keys.Totals())
+	counted := func() int64 { n, _ := rc.HGet(context.Background(), keys.Totals(), "orders").Int64(); return n }
+
+	isLeader := regexp.MustCompile(`became leader`)
+	kill := func(leader bool, after int64) {
+		waitFor(t, 120*time.Second, fmt.Sprintf("%d orders counted", after), func() bool { return counted() >= after })
+		for i, nd := range nodes {
+			if nd == nil || isLeader.MatchString(nd.output()) != leader {
+				continue
+			}
+			before := tp.rate(time.Now(), time.Second)
+			killed := time.Now()
+			if err := nd.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			nodes[i] = nil
+			took := tp.recovery(t, killed, before)
+			t.Logf("kill -9 of the %s node at %d orders (%.0f orders/s): throughput back to half within %v",
+				map[bool]string{true: "leader", false: "non-leader"}[leader], after, before, took.Round(100*time.Millisecond))
+			return
+		}
+		t.Fatalf("no live %s node to kill", map[bool]string{true: "leader", false: "non-leader"}[leader])
+	}
+	kill(false, n/4)
+	kill(true, n/2)
+
+	var diffs []string
+	waitFor(t, 180*time.Second, "Redis to match the truth", func() bool {
+		if diffs, err = truth.Diff(context.Background(), rc, keys); err != nil {
+			t.Fatal(err)
+		}
+		return len(diffs) == 0
+	})
+	t.Logf("%d orders and %d malformed lines on 3 node processes, 2 of them killed: Redis equals the truth", truth.Orders, truth.Malformed)
+}
