@@ -459,6 +459,7 @@ func (n *Node) follow(a *Assignment, rec *TopologyRecord) {
 		return
 	}
 	conf.Logger = n.log
+	n.opts.ZK.putSettings(conf.Settings)
 	placement := actors.Placement{Self: n.transport.Addr, Tasks: map[int]string{}}
 	for task, node := range a.Tasks {
 		placement.Tasks[task] = a.Nodes[node]

@@ -27,6 +27,34 @@ type ZKOptions struct {
 	Logger *slog.Logger
 }
 
+// Settings under which a node hands its tasks the cluster's ZooKeeper, so
+// that components keep state there without being told where it is (the
+// Kafka spout's offsets, by default): ZKOptionsFrom reads them back.
+const (
+	SettingZKServers = "squall.zk.servers"
+	SettingZKRoot    = "squall.zk.root"
+	SettingZKAuth    = "squall.zk.auth"
+)
+
+func (o ZKOptions) putSettings(settings map[string]string) {
+	o = o.defaults()
+	settings[SettingZKServers] = strings.Join(o.Servers, ",")
+	settings[SettingZKRoot] = o.Root
+	if o.Auth != "" {
+		settings[SettingZKAuth] = o.Auth
+	}
+}
+
+// ZKOptionsFrom returns the cluster's ZooKeeper as a node hands it to its
+// tasks in their settings; ok is false outside a cluster.
+func ZKOptionsFrom(settings map[string]string) (o ZKOptions, ok bool) {
+	servers := settings[SettingZKServers]
+	if servers == "" {
+		return o, false
+	}
+	return ZKOptions{Servers: strings.Split(servers, ","), Root: settings[SettingZKRoot], Auth: settings[SettingZKAuth]}, true
+}
+
 func (o ZKOptions) defaults() ZKOptions {
 	if o.Root == "" {
 		o.Root = DefaultRoot

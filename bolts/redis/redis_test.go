@@ -183,7 +183,7 @@ func TestIdempotentChunkAppliesEachTupleOnItsOwn(t *testing.T) {
 	for i, o := range []*topology.Tuple{
 		order("O1", "U1", "广东", "phone", 1, 2, now),
 		order("O2", "U1", "广东", "phone", 1, 3, now),
-		order("O3", "U1", "广东", "bad", 1, 5, now), // t:gmv:bad is a string
+		order("O3", "U1", "广东", "bad", 1, 5, now),   // t:gmv:bad is a string
 		order("O1", "U1", "广东", "phone", 1, 2, now), // a replay in the same chunk
 		order("O4", "U1", "北京", "phone", 1, 7, now),
 	} {

@@ -43,13 +43,14 @@ func init() {
 var redisClients sync.Map // addr → *goredis.Client
 
 // ordersAnalysis builds the order analysis (examples/orders) from the
-// submission's settings: brokers, redis and zk (where the Kafka spout keeps
-// its offsets) are required; topic (default orders), spouts, parsers and
-// writers (tasks of each), and timeout (the message timeout) are optional.
+// submission's settings: brokers and redis are required; topic (default
+// orders), spouts, parsers and writers (tasks of each), and timeout (the
+// message timeout) are optional. The Kafka spout keeps its offsets in the
+// cluster's ZooKeeper.
 func ordersAnalysis(settings map[string]string) (*topology.Topology, topology.Config, error) {
-	for _, key := range []string{"brokers", "redis", "zk"} {
+	for _, key := range []string{"brokers", "redis"} {
 		if settings[key] == "" {
-			return nil, topology.Config{}, fmt.Errorf("setting %s is required (--set brokers=host:port --set redis=host:port --set zk=host:port)", key)
+			return nil, topology.Config{}, fmt.Errorf("setting %s is required (--set brokers=host:port --set redis=host:port)", key)
 		}
 	}
 	conf := orders.AnalysisConfig{}
@@ -79,10 +80,7 @@ func ordersAnalysis(settings map[string]string) (*topology.Topology, topology.Co
 		rc, _ = redisClients.LoadOrStore(settings["redis"], goredis.NewClient(&goredis.Options{Addr: settings["redis"]}))
 	}
 	conf.Redis = rc.(*goredis.Client)
-	conf.Kafka = kafka.Config{
-		Brokers: splitList(settings["brokers"]), Topics: []string{topic},
-		Offsets: kafka.OffsetStorage{ZooKeeper: &cluster.ZKOptions{Servers: splitList(settings["zk"])}},
-	}
+	conf.Kafka = kafka.Config{Brokers: splitList(settings["brokers"]), Topics: []string{topic}}
 	topo, err := orders.AnalysisTopology(conf)
 	return topo, tc, err
 }

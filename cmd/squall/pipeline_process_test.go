@@ -130,7 +130,7 @@ func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
 		return strings.Count(out, "127.0.0.") >= 3
 	})
 	args := []string{"submit", "orders", "--zk", z.Addr()}
-	for _, s := range []string{"brokers=" + k.Brokers()[0], "redis=" + r.Addr(), "zk=" + z.Addr(), "timeout=5s", "spouts=3", "parsers=3", "writers=3"} {
+	for _, s := range []string{"brokers=" + k.Brokers()[0], "redis=" + r.Addr(), "timeout=5s", "spouts=3", "parsers=3", "writers=3"} {
 		args = append(args, "--set", s)
 	}
 	if out, err := squallCLI(t, bin, args...); err != nil {

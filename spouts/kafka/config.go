@@ -40,7 +40,8 @@ type Config struct {
 	// FirstPoll says where a partition is read from when the topology is
 	// deployed. Default Committed.
 	FirstPoll FirstPoll
-	// Offsets says where offsets are stored. Required (one of its ways).
+	// Offsets says where offsets are stored. Default, on a cluster: in the
+	// cluster's ZooKeeper; elsewhere one of its ways is required.
 	Offsets OffsetStorage
 	// CommitInterval is how often the acked offsets are stored; they are
 	// also stored on Deactivate and Close. Default DefaultCommitInterval.
@@ -175,7 +176,8 @@ var (
 	ErrNoBrokers = errors.New("no Kafka brokers")
 	// ErrNoTopics means Config.Topics is empty or has an empty name.
 	ErrNoTopics = errors.New("no topics")
-	// ErrOffsetStorage means Config.Offsets sets no way, or more than one.
+	// ErrOffsetStorage means Config.Offsets sets more than one way, or none
+	// for a spout that does not run on a cluster.
 	ErrOffsetStorage = errors.New("offset storage needs exactly one of ZooKeeper, KafkaGroup, File")
 	// ErrNoDeadLetterTopic means MaxRetries is positive without a
 	// dead-letter topic: exhausted messages would have nowhere to go.
@@ -207,7 +209,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Offsets.File != "" {
 		ways++
 	}
-	if ways != 1 {
+	if ways > 1 {
 		return c, fmt.Errorf("kafka spout: Offsets: %w", ErrOffsetStorage)
 	}
 	if c.MaxRetries > 0 && c.DeadLetterTopic == "" {

@@ -11,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/internal/testinfra"
+	"github.com/squall-stream/squall/topology"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -149,7 +150,6 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	}{
 		{func(c *Config) { c.Brokers = nil }, ErrNoBrokers, "Brokers"},
 		{func(c *Config) { c.Topics = []string{""} }, ErrNoTopics, "Topics[0]"},
-		{func(c *Config) { c.Offsets = OffsetStorage{} }, ErrOffsetStorage, "Offsets"},
 		{func(c *Config) { c.Offsets.KafkaGroup = "g" }, ErrOffsetStorage, "Offsets"},
 		{func(c *Config) { c.MaxRetries = 3 }, ErrNoDeadLetterTopic, "MaxRetries 3"},
 		{func(c *Config) { c.CommitInterval = -time.Second }, ErrBadSetting, "CommitInterval"},
@@ -188,5 +188,35 @@ func TestParseTarget(t *testing.T) {
 		if _, err := ParseTarget(s); !errors.Is(err, ErrBadTarget) {
 			t.Errorf("%q: %v, want ErrBadTarget", s, err)
 		}
+	}
+}
+
+// Without Offsets, a spout uses the cluster's ZooKeeper, which a node hands
+// its tasks in their settings; outside a cluster that is a clear error.
+func TestOffsetsDefaultToTheClusterZooKeeper(t *testing.T) {
+	factory, err := New(Config{Brokers: []string{"127.0.0.1:1"}, Topics: []string{"orders"}, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := topology.NewBuilder()
+	b.SetSpout("orders", factory, 1)
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := topo.Tasks("orders")[0]
+	alone := factory()
+	err = alone.Open(topology.NewTopologyContext("t", topo, "orders", task, nil, nil), nil)
+	if !errors.Is(err, ErrOffsetStorage) || !strings.Contains(err.Error(), "not running on a cluster") {
+		t.Fatalf("Open outside a cluster: %v", err)
+	}
+	onCluster := factory().(*Spout)
+	settings := map[string]string{cluster.SettingZKServers: "127.0.0.1:2181", cluster.SettingZKRoot: "/squall"}
+	if err := onCluster.Open(topology.NewTopologyContext("t", topo, "orders", task, settings, nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	defer onCluster.Close()
+	if zk := onCluster.conf.Offsets.ZooKeeper; zk == nil || zk.Servers[0] != "127.0.0.1:2181" {
+		t.Fatalf("offsets on a cluster: %+v", onCluster.conf.Offsets)
 	}
 }

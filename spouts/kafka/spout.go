@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -46,6 +47,14 @@ func (s *Spout) DeclareOutputFields(d *topology.OutputDeclarer) {
 // Open starts connecting in the background: a spout whose Kafka or offset
 // store is unreachable keeps retrying and emits once they answer.
 func (s *Spout) Open(tc *topology.TopologyContext, out topology.SpoutOutputCollector) error {
+	if s.conf.Offsets == (OffsetStorage{}) {
+		zk, ok := cluster.ZKOptionsFrom(tc.Settings)
+		if !ok {
+			return fmt.Errorf("kafka spout %s: Offsets: %w (it is not running on a cluster, whose ZooKeeper is the default)", tc.ComponentID, ErrOffsetStorage)
+		}
+		zk.Logger = s.conf.Logger
+		s.conf.Offsets.ZooKeeper = &zk
+	}
 	s.tc, s.out = tc, out
 	s.parts = map[partitionKey]*partition{}
 	s.errLogged = map[partitionKey]time.Time{}
