@@ -44,7 +44,10 @@ type manager struct {
 	check    bool
 	// To the task.
 	events []event
-	// saveDone is closed once toSave is stored empty, for the final commit.
+	// saving is set while offsets taken from toSave are being stored;
+	// saveDone is closed once they are and toSave is empty, for the final
+	// commit.
+	saving   bool
 	saveDone chan struct{}
 
 	// Owned by the manager goroutine.
@@ -213,6 +216,7 @@ func (m *manager) work(wanted map[partitionKey]bool) bool {
 	m.reopen, m.check = nil, false
 	toSave := m.toSave
 	m.toSave = map[partitionKey]StoredOffset{}
+	m.saving = len(toSave) > 0
 	m.mu.Unlock()
 
 	ok := true
@@ -251,6 +255,13 @@ func (m *manager) work(wanted map[partitionKey]bool) bool {
 	if len(toSave) > 0 && !m.save(toSave, inactive) {
 		ok = false
 	}
+	m.mu.Lock()
+	m.saving = false
+	if len(m.toSave) == 0 && m.saveDone != nil {
+		close(m.saveDone)
+		m.saveDone = nil
+	}
+	m.mu.Unlock()
 	return ok
 }
 
@@ -295,12 +306,6 @@ func (m *manager) save(toSave map[partitionKey]StoredOffset, inactive bool) bool
 	for _, so := range batch {
 		m.saved[partitionKey{so.Topic, so.Partition}] = so.Offset
 	}
-	m.mu.Lock()
-	if len(m.toSave) == 0 && m.saveDone != nil {
-		close(m.saveDone)
-		m.saveDone = nil
-	}
-	m.mu.Unlock()
 	return true
 }
 
@@ -412,9 +417,10 @@ func (m *manager) setActive(active bool) {
 // flush waits until the queued offsets are stored, or timeout.
 func (m *manager) flush(timeout time.Duration) bool {
 	m.mu.Lock()
-	if len(m.toSave) == 0 || m.store == nil {
+	if (len(m.toSave) == 0 && !m.saving) || m.store == nil {
+		stored := len(m.toSave) == 0
 		m.mu.Unlock()
-		return len(m.toSave) == 0
+		return stored
 	}
 	if m.saveDone == nil {
 		m.saveDone = make(chan struct{})
