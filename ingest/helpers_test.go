@@ -131,6 +131,19 @@ func (c *collector) count() int {
 	return c.n
 }
 
+// distinct counts the different test lines received.
+func (c *collector) distinct() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := map[string]bool{}
+	for _, p := range c.parts {
+		for _, v := range p {
+			seen[string(v)] = true
+		}
+	}
+	return len(seen)
+}
+
 func (c *collector) values() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

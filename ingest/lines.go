@@ -68,35 +68,134 @@ const maxKeyLength = 1 << 10
 
 // jsonKey returns the value of a top-level field of a JSON object line: a
 // string as is, anything else as its JSON text. It returns nil when the line
-// is not a JSON object, lacks the field, or the value is over maxKeyLength.
+// is not a JSON object, lacks the field, or the value is null or over
+// maxKeyLength.
+// It walks the line by hand rather than with encoding/json, which costs
+// more than the rest of shipping a line; what follows the field is not
+// checked.
 func jsonKey(line []byte, field string) []byte {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	i := skipSpace(line, 0)
+	if i == len(line) || line[i] != '{' {
 		return nil
 	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
+	i = skipSpace(line, i+1)
+	for i < len(line) && line[i] == '"' {
+		nameEnd := skipString(line, i)
+		if nameEnd < 0 {
 			return nil
 		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
+		name := line[i:nameEnd]
+		i = skipSpace(line, nameEnd)
+		if i == len(line) || line[i] != ':' {
 			return nil
 		}
-		if tok != field {
-			continue
-		}
-		var key []byte
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			key = []byte(s)
-		} else {
-			key = bytes.TrimSpace(raw)
-		}
-		if len(key) > maxKeyLength {
+		i = skipSpace(line, i+1)
+		valueEnd := skipValue(line, i)
+		if valueEnd < 0 {
 			return nil
 		}
-		return key
+		if jsonStringIs(name, field) {
+			return keyOf(line[i:valueEnd])
+		}
+		i = skipSpace(line, valueEnd)
+		if i == len(line) || line[i] != ',' {
+			return nil
+		}
+		i = skipSpace(line, i+1)
 	}
 	return nil
+}
+
+// keyOf makes a record key of a JSON value: strings unquoted, null none.
+func keyOf(value []byte) []byte {
+	var key []byte
+	switch {
+	case string(value) == "null":
+		return nil
+	case value[0] == '"' && bytes.IndexByte(value, '\\') < 0:
+		key = bytes.Clone(value[1 : len(value)-1])
+	case value[0] == '"':
+		var s string
+		if json.Unmarshal(value, &s) != nil {
+			return nil
+		}
+		key = []byte(s)
+	default:
+		key = bytes.Clone(value)
+	}
+	if len(key) > maxKeyLength {
+		return nil
+	}
+	return key
+}
+
+// jsonStringIs tells whether the JSON string literal quoted equals s.
+func jsonStringIs(quoted []byte, s string) bool {
+	inner := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner) == s
+	}
+	var name string
+	return json.Unmarshal(quoted, &name) == nil && name == s
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string literal at b[i], or -1.
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index just past the JSON value at b[i], or -1 if
+// there is none. Nested objects and arrays are skipped by their brackets,
+// minding strings, without checking what is inside.
+func skipValue(b []byte, i int) int {
+	if i == len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				end := skipString(b, i)
+				if end < 0 {
+					return -1
+				}
+				i = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	default:
+		start := i
+		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\r' && b[i] != '\n' {
+			i++
+		}
+		if i == start {
+			return -1
+		}
+		return i
+	}
 }

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -162,7 +164,18 @@ func TestJSONKey(t *testing.T) {
 		`{"x":1}`:                                 "",
 		`not json`:                                "",
 		`["orderId"]`:                             "",
-		`{"orderId":"` + strings.Repeat("k", maxKeyLength+1) + `"}`: "",
+		`{"orderId":"` + strings.Repeat("k", maxKeyLength+1) + `"}`:    "",
+		` { "a" : [1, "x]}\"", {"orderId": 1}] , "orderId" : "o-2" } `: "o-2",
+		`{"a":"{\"orderId\":\"no\"}","orderId":true}`:                  "true",
+		`{"order\u0049d":"escaped name"}`:                              "escaped name",
+		`{"orderId":"tab\there"}`:                                      "tab\there",
+		`{"orderId":null}`:                                             "",
+		`{"orderId":-1.5e3,"more":`:                                    "-1.5e3",
+		`{"a":1 "orderId":2}`:                                          "",
+		`{"a":"unterminated, "orderId":3}`:                             "",
+		`{"orderId"}`:                                                  "",
+		`{"orderId":}`:                                                 "",
+		`{`:                                                            "",
 	} {
 		if got := string(jsonKey([]byte(line), "orderId")); got != want {
 			t.Errorf("jsonKey(%.40q) = %q, want %q", line, got, want)
@@ -245,4 +258,37 @@ func TestPositionsRoundTripAndCorruption(t *testing.T) {
 			t.Errorf("%q: %v, want ErrCorruptPositions", bad, err)
 		}
 	}
+}
+
+// jsonKey agrees with encoding/json on valid objects (whose field is not
+// repeated: encoding/json keeps the last, jsonKey the first), and never
+// panics on anything.
+func FuzzJSONKey(f *testing.F) {
+	for _, s := range []string{`{"orderId":"o-1"}`, `{"x":[{"orderId":1}],"orderId":{"a":"}"}}`, `{"orderId":"\u00e9\n"}`, `{"orderId":null}`, `{"orderId":1e400}`, `[1]`, `{"a":`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		got := jsonKey([]byte(line), "orderId")
+		var m map[string]json.RawMessage
+		if json.Unmarshal([]byte(line), &m) != nil || strings.Count(line, "orderId") > 1 || strings.Contains(line, `\u`) {
+			return
+		}
+		var want []byte
+		if raw, ok := m["orderId"]; ok {
+			var s string
+			switch {
+			case string(raw) == "null":
+			case json.Unmarshal(raw, &s) == nil:
+				want = []byte(s)
+			default:
+				want = raw
+			}
+		}
+		if len(want) > maxKeyLength {
+			want = nil
+		}
+		if !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+			t.Fatalf("jsonKey(%q) = %q, encoding/json says %q", line, got, want)
+		}
+	})
 }

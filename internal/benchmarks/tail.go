@@ -92,12 +92,13 @@ func writeTailLog(path string) error {
 	return nil
 }
 
-// agentRate runs an agent on dir/*.log until Kafka acknowledged every line.
+// agentRate runs an agent on dir/*.log, keying records by the lines'
+// orderId, until Kafka acknowledged every line.
 func agentRate(brokers []string, dir string) (float64, error) {
 	start := time.Now()
 	a, err := ingest.Start(context.Background(), ingest.Config{
 		Brokers:   brokers,
-		Groups:    []ingest.FileGroup{{Topic: "tail-agent", Globs: []string{filepath.Join(dir, "*.log")}}},
+		Groups:    []ingest.FileGroup{{Topic: "tail-agent", Globs: []string{filepath.Join(dir, "*.log")}, KeyField: "orderId"}},
 		Positions: filepath.Join(dir, "positions.json"),
 		Logger:    slog.New(slog.DiscardHandler),
 	})
