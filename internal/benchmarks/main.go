@@ -24,6 +24,13 @@ type result struct {
 }
 
 func main() {
+	if parent := os.Getenv(benchNodeEnv); parent != "" {
+		if err := runBenchNode(parent); err != nil {
+			fmt.Fprintln(os.Stderr, "bench node:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	dur := flag.Duration("duration", 5*time.Second, "how long each throughput run lasts")
 	only := flag.String("run", "", "run only the benchmarks whose name contains this")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
