@@ -18,6 +18,19 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
+// submitOrders submits the order analysis with three tasks of each
+// component, spread over all nodes unless more args say otherwise.
+func submitOrders(t *testing.T, bin, zk, brokers, redis string, more ...string) {
+	t.Helper()
+	args := append([]string{"submit", "orders", "--zk", zk}, more...)
+	for _, s := range []string{"brokers=" + brokers, "redis=" + redis, "timeout=5s", "spouts=3", "parsers=3", "writers=3"} {
+		args = append(args, "--set", s)
+	}
+	if out, err := squallCLI(t, bin, args...); err != nil {
+		t.Fatalf("submit: %v\n%s", err, out)
+	}
+}
+
 // throughput samples the orders Redis counts, to tell how long processing
 // took to recover after a kill.
 type throughput struct {
@@ -77,17 +90,10 @@ func (tp *throughput) recovery(t *testing.T, killed time.Time, before float64) t
 	return took
 }
 
-// Three `squall node` processes on 127.0.0.1/2/3 run the order analysis
-// over 200k orders from the in-process broker; a non-leader, then the
-// leader are killed with kill -9 mid-run; Redis ends equal to the truth.
-func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
-	const n = 200_000
-	z := testinfra.StartZooKeeper(t)
-	r := testinfra.StartRedis(t)
-	k := testinfra.StartKafka(t, kfake.SeedTopics(8, "orders"))
-	rc := goredis.NewClient(&goredis.Options{Addr: r.Addr()})
-	defer rc.Close()
-
+// fillOrders produces n order lines (1% garbage) to the orders topic and
+// returns their truth.
+func fillOrders(t *testing.T, brokers []string, n int) *orders.Truth {
+	t.Helper()
 	truth := orders.NewTruth()
 	var log bytes.Buffer
 	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -101,7 +107,7 @@ func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
 	conf.Producer.Return.Successes = true
 	conf.Producer.Flush.Messages = 1000
 	conf.Producer.Flush.Frequency = time.Millisecond
-	p, err := sarama.NewAsyncProducer(k.Brokers(), conf)
+	p, err := sarama.NewAsyncProducer(brokers, conf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +126,21 @@ func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
 	}
 	p.Close()
 
+	return truth
+}
+
+// Three `squall node` processes on 127.0.0.1/2/3 run the order analysis
+// over 200k orders from the in-process broker; a non-leader, then the
+// leader are killed with kill -9 mid-run; Redis ends equal to the truth.
+func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
+	const n = 200_000
+	z := testinfra.StartZooKeeper(t)
+	r := testinfra.StartRedis(t)
+	k := testinfra.StartKafka(t, kfake.SeedTopics(8, "orders"))
+	rc := goredis.NewClient(&goredis.Options{Addr: r.Addr()})
+	defer rc.Close()
+
+	truth := fillOrders(t, k.Brokers(), n)
 	bin := buildSquall(t)
 	var nodes []*nodeProcess
 	for _, host := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
@@ -129,13 +150,7 @@ func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
 		out, _ := squallCLI(t, bin, "list", "--zk", z.Addr())
 		return strings.Count(out, "127.0.0.") >= 3
 	})
-	args := []string{"submit", "orders", "--zk", z.Addr()}
-	for _, s := range []string{"brokers=" + k.Brokers()[0], "redis=" + r.Addr(), "timeout=5s", "spouts=3", "parsers=3", "writers=3"} {
-		args = append(args, "--set", s)
-	}
-	if out, err := squallCLI(t, bin, args...); err != nil {
-		t.Fatalf("submit: %v\n%s", err, out)
-	}
+	submitOrders(t, bin, z.Addr(), k.Brokers()[0], r.Addr())
 	keys := orders.Keys{Prefix: orders.DefaultPrefix}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -167,6 +182,7 @@ func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
 	kill(true, n/2)
 
 	var diffs []string
+	var err error
 	waitFor(t, 180*time.Second, "Redis to match the truth", func() bool {
 		if diffs, err = truth.Diff(context.Background(), rc, keys); err != nil {
 			t.Fatal(err)
@@ -174,4 +190,43 @@ func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
 		return len(diffs) == 0
 	})
 	t.Logf("%d orders and %d malformed lines on 3 node processes, 2 of them killed: Redis equals the truth", truth.Orders, truth.Malformed)
+}
+
+// Rebalancing the order analysis from two node processes to three mid-run
+// loses nothing: Redis ends equal to the truth.
+func TestOrdersRebalancedFromTwoToThreeNodeProcesses(t *testing.T) {
+	const n = 100_000
+	z := testinfra.StartZooKeeper(t)
+	r := testinfra.StartRedis(t)
+	k := testinfra.StartKafka(t, kfake.SeedTopics(8, "orders"))
+	rc := goredis.NewClient(&goredis.Options{Addr: r.Addr()})
+	defer rc.Close()
+	truth := fillOrders(t, k.Brokers(), n)
+	bin := buildSquall(t)
+	for _, host := range []string{"127.0.0.1", "127.0.0.2"} {
+		startNodeProcess(t, bin, z.Addr(), host+":0")
+	}
+	submitOrders(t, bin, z.Addr(), k.Brokers()[0], r.Addr())
+	keys := orders.Keys{Prefix: orders.DefaultPrefix}
+	counted := func() int64 { n, _ := rc.HGet(context.Background(), keys.Totals(), "orders").Int64(); return n }
+	waitFor(t, 120*time.Second, "a third of the orders counted", func() bool { return counted() >= n/3 })
+
+	startNodeProcess(t, bin, z.Addr(), "127.0.0.3:0")
+	if out, err := squallCLI(t, bin, "rebalance", "orders", "--zk", z.Addr(), "--workers", "3"); err != nil {
+		t.Fatalf("rebalance: %v\n%s", err, out)
+	}
+	onThree := regexp.MustCompile(`orders\s+active\s+\d+\s+\S+,\S+,\S+`)
+	waitFor(t, 60*time.Second, "the topology on three nodes", func() bool {
+		out, _ := squallCLI(t, bin, "list", "--zk", z.Addr())
+		return onThree.MatchString(out)
+	})
+	var diffs []string
+	var err error
+	waitFor(t, 180*time.Second, "Redis to match the truth", func() bool {
+		if diffs, err = truth.Diff(context.Background(), rc, keys); err != nil {
+			t.Fatal(err)
+		}
+		return len(diffs) == 0
+	})
+	t.Logf("%d orders rebalanced from 2 to 3 node processes mid-run (at %d counted): Redis equals the truth", truth.Orders, n/3)
 }
