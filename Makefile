@@ -60,7 +60,7 @@ run:
 
 ## proto: regenerate proto/*.pb.go (needs Debian's protoc; installs protoc-gen-go at go.mod's version).
 proto:
-	@command -v protoc >/dev/null || bash scripts/install-deps.sh
+	@{ command -v protoc && [ -f /usr/include/google/protobuf/timestamp.proto ]; } >/dev/null || bash scripts/install-deps.sh
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOBUF_VER)
 	PATH="$(GOBIN):$$PATH" protoc -I proto --go_out=. --go_opt=module=github.com/squall-stream/squall proto/*.proto
 

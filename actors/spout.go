@@ -59,7 +59,11 @@ func (a *spoutActor) Receive(c actor.Context) {
 		}
 		putTreeDoneBatch(m)
 	case *proto.TreeDoneBatch:
-		b := decodeTreeDoneBatch(m)
+		b, err := decodeTreeDoneBatch(m)
+		if err != nil {
+			t.log.Error("refused a tree-done batch", "err", err)
+			return
+		}
 		now := time.Now().UnixNano()
 		for _, d := range b.done {
 			t.treeDone(d.root, d.failed, now)

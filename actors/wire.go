@@ -242,8 +242,8 @@ func consumeAnchor(b []byte) (topology.Anchor, error) {
 }
 
 var (
-	toWireKind   = map[uint8]proto.AckOp_Kind{opInit: proto.AckOp_INIT, opAck: proto.AckOp_ACK, opFail: proto.AckOp_FAIL}
-	fromWireKind = map[proto.AckOp_Kind]uint8{proto.AckOp_INIT: opInit, proto.AckOp_ACK: opAck, proto.AckOp_FAIL: opFail}
+	toWireKind   = [...]proto.AckKind{opInit: proto.AckKind_ACK_INIT, opAck: proto.AckKind_ACK_ACK, opFail: proto.AckKind_ACK_FAIL}
+	fromWireKind = map[proto.AckKind]uint8{proto.AckKind_ACK_INIT: opInit, proto.AckKind_ACK_ACK: opAck, proto.AckKind_ACK_FAIL: opFail}
 )
 
 func encodeCredit(topo string, target int, c *credit) *proto.Credit {
@@ -251,38 +251,48 @@ func encodeCredit(topo string, target int, c *credit) *proto.Credit {
 }
 
 func encodeAckBatch(topo string, acker int, b *ackBatch) *proto.AckBatch {
-	out := &proto.AckBatch{Topology: topo, AckerTask: int32(acker), Ops: make([]*proto.AckOp, len(b.ops))}
+	n := len(b.ops)
+	out := &proto.AckBatch{Topology: topo, AckerTask: int32(acker),
+		Kinds: make([]proto.AckKind, n), Roots: make([]uint64, n), Values: make([]uint64, n), SpoutTasks: make([]int32, n)}
 	for i, op := range b.ops {
-		out.Ops[i] = &proto.AckOp{Kind: toWireKind[op.kind], Root: op.root, Value: op.val, SpoutTask: op.spoutTask}
+		out.Kinds[i], out.Roots[i], out.Values[i], out.SpoutTasks[i] = toWireKind[op.kind], op.root, op.val, op.spoutTask
 	}
 	return out
 }
 
 func decodeAckBatch(w *proto.AckBatch) (*ackBatch, error) {
+	kinds, roots, vals, tasks := w.GetKinds(), w.GetRoots(), w.GetValues(), w.GetSpoutTasks()
+	if len(roots) != len(kinds) || len(vals) != len(kinds) || len(tasks) != len(kinds) {
+		return nil, fmt.Errorf("ack batch with %d kinds, %d roots, %d values, %d spout tasks", len(kinds), len(roots), len(vals), len(tasks))
+	}
 	b := getAckBatch()
-	for _, op := range w.GetOps() {
-		kind, ok := fromWireKind[op.GetKind()]
+	for i, k := range kinds {
+		kind, ok := fromWireKind[k]
 		if !ok {
 			putAckBatch(b)
-			return nil, fmt.Errorf("ack op of unknown kind %v", op.GetKind())
+			return nil, fmt.Errorf("ack op of unknown kind %v", k)
 		}
-		b.ops = append(b.ops, ackOp{kind: kind, root: op.GetRoot(), val: op.GetValue(), spoutTask: op.GetSpoutTask()})
+		b.ops = append(b.ops, ackOp{kind: kind, root: roots[i], val: vals[i], spoutTask: tasks[i]})
 	}
 	return b, nil
 }
 
 func encodeTreeDoneBatch(topo string, spoutTask int, b *treeDoneBatch) *proto.TreeDoneBatch {
-	out := &proto.TreeDoneBatch{Topology: topo, SpoutTask: int32(spoutTask), Done: make([]*proto.TreeDone, len(b.done))}
+	out := &proto.TreeDoneBatch{Topology: topo, SpoutTask: int32(spoutTask), Roots: make([]uint64, len(b.done)), Failed: make([]bool, len(b.done))}
 	for i, d := range b.done {
-		out.Done[i] = &proto.TreeDone{Root: d.root, Failed: d.failed}
+		out.Roots[i], out.Failed[i] = d.root, d.failed
 	}
 	return out
 }
 
-func decodeTreeDoneBatch(w *proto.TreeDoneBatch) *treeDoneBatch {
-	b := getTreeDoneBatch()
-	for _, d := range w.GetDone() {
-		b.done = append(b.done, treeDone{root: d.GetRoot(), failed: d.GetFailed()})
+func decodeTreeDoneBatch(w *proto.TreeDoneBatch) (*treeDoneBatch, error) {
+	roots, failed := w.GetRoots(), w.GetFailed()
+	if len(failed) != len(roots) {
+		return nil, fmt.Errorf("tree-done batch with %d roots and %d failed flags", len(roots), len(failed))
 	}
-	return b
+	b := getTreeDoneBatch()
+	for i, r := range roots {
+		b.done = append(b.done, treeDone{root: r, failed: failed[i]})
+	}
+	return b, nil
 }

@@ -122,11 +122,17 @@ func TestAckAndTreeDoneBatchesSurviveTheWire(t *testing.T) {
 	if !reflect.DeepEqual(in.ops, out.ops) {
 		t.Fatalf("ack ops %v became %v", in.ops, out.ops)
 	}
-	if _, err := decodeAckBatch(&proto.AckBatch{Ops: []*proto.AckOp{{Kind: proto.AckOp_KIND_UNSPECIFIED}}}); err == nil {
+	if _, err := decodeTreeDoneBatch(&proto.TreeDoneBatch{Roots: []uint64{1, 2}, Failed: []bool{true}}); err == nil {
+		t.Error("a tree-done batch with columns of different lengths decoded")
+	}
+	if _, err := decodeAckBatch(&proto.AckBatch{Kinds: []proto.AckKind{proto.AckKind_ACK_ACK}, Roots: []uint64{1}}); err == nil {
+		t.Error("an ack batch with columns of different lengths decoded")
+	}
+	if _, err := decodeAckBatch(&proto.AckBatch{Kinds: []proto.AckKind{proto.AckKind_ACK_KIND_UNSPECIFIED}, Roots: []uint64{1}, Values: []uint64{1}, SpoutTasks: []int32{1}}); err == nil {
 		t.Fatal("an ack op of no kind decoded")
 	}
 	done := &treeDoneBatch{done: []treeDone{{root: 7, failed: true}, {root: 8}}}
-	if back := decodeTreeDoneBatch(encodeTreeDoneBatch("t", 3, done)); !reflect.DeepEqual(done.done, back.done) {
+	if back, err := decodeTreeDoneBatch(encodeTreeDoneBatch("t", 3, done)); err != nil || !reflect.DeepEqual(done.done, back.done) {
 		t.Fatalf("tree done %v became %v", done.done, back.done)
 	}
 }

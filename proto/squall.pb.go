@@ -27,60 +27,61 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-type AckOp_Kind int32
+// AckKind is the kind of an operation on an ack tree.
+type AckKind int32
 
 const (
-	// KIND_UNSPECIFIED is proto3's zero, so a missing kind is never INIT.
-	AckOp_KIND_UNSPECIFIED AckOp_Kind = 0
-	// INIT: a spout started the tree; value is the XOR of its edges.
-	AckOp_INIT AckOp_Kind = 1
-	// ACK: a tuple was acked; value is its edge XOR its children's edges.
-	AckOp_ACK AckOp_Kind = 2
-	// FAIL: a tuple of the tree failed.
-	AckOp_FAIL AckOp_Kind = 3
+	// ACK_KIND_UNSPECIFIED is proto3's zero, so a missing kind is never INIT.
+	AckKind_ACK_KIND_UNSPECIFIED AckKind = 0
+	// ACK_INIT: a spout started the tree; the value is the XOR of its edges.
+	AckKind_ACK_INIT AckKind = 1
+	// ACK_ACK: a tuple was acked; the value is its edge XOR its children's edges.
+	AckKind_ACK_ACK AckKind = 2
+	// ACK_FAIL: a tuple of the tree failed.
+	AckKind_ACK_FAIL AckKind = 3
 )
 
-// Enum value maps for AckOp_Kind.
+// Enum value maps for AckKind.
 var (
-	AckOp_Kind_name = map[int32]string{
-		0: "KIND_UNSPECIFIED",
-		1: "INIT",
-		2: "ACK",
-		3: "FAIL",
+	AckKind_name = map[int32]string{
+		0: "ACK_KIND_UNSPECIFIED",
+		1: "ACK_INIT",
+		2: "ACK_ACK",
+		3: "ACK_FAIL",
 	}
-	AckOp_Kind_value = map[string]int32{
-		"KIND_UNSPECIFIED": 0,
-		"INIT":             1,
-		"ACK":              2,
-		"FAIL":             3,
+	AckKind_value = map[string]int32{
+		"ACK_KIND_UNSPECIFIED": 0,
+		"ACK_INIT":             1,
+		"ACK_ACK":              2,
+		"ACK_FAIL":             3,
 	}
 )
 
-func (x AckOp_Kind) Enum() *AckOp_Kind {
-	p := new(AckOp_Kind)
+func (x AckKind) Enum() *AckKind {
+	p := new(AckKind)
 	*p = x
 	return p
 }
 
-func (x AckOp_Kind) String() string {
+func (x AckKind) String() string {
 	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
 }
 
-func (AckOp_Kind) Descriptor() protoreflect.EnumDescriptor {
+func (AckKind) Descriptor() protoreflect.EnumDescriptor {
 	return file_squall_proto_enumTypes[0].Descriptor()
 }
 
-func (AckOp_Kind) Type() protoreflect.EnumType {
+func (AckKind) Type() protoreflect.EnumType {
 	return &file_squall_proto_enumTypes[0]
 }
 
-func (x AckOp_Kind) Number() protoreflect.EnumNumber {
+func (x AckKind) Number() protoreflect.EnumNumber {
 	return protoreflect.EnumNumber(x)
 }
 
-// Deprecated: Use AckOp_Kind.Descriptor instead.
-func (AckOp_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{5, 0}
+// Deprecated: Use AckKind.Descriptor instead.
+func (AckKind) EnumDescriptor() ([]byte, []int) {
+	return file_squall_proto_rawDescGZIP(), []int{0}
 }
 
 type Control_Op int32
@@ -133,7 +134,7 @@ func (x Control_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Control_Op.Descriptor instead.
 func (Control_Op) EnumDescriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{10, 0}
+	return file_squall_proto_rawDescGZIP(), []int{8, 0}
 }
 
 // Value is one field value of a tuple.
@@ -601,90 +602,26 @@ func (x *TupleBatch) GetSeq() uint64 {
 	return 0
 }
 
-// AckOp is one operation on an ack tree, for the acker that owns its root.
-type AckOp struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Kind  AckOp_Kind             `protobuf:"varint,1,opt,name=kind,proto3,enum=squall.AckOp_Kind" json:"kind,omitempty"`
-	Root  uint64                 `protobuf:"fixed64,2,opt,name=root,proto3" json:"root,omitempty"`
-	Value uint64                 `protobuf:"fixed64,3,opt,name=value,proto3" json:"value,omitempty"`
-	// spout_task is the task that gets the TreeDone; set on INIT.
-	SpoutTask     int32 `protobuf:"varint,4,opt,name=spout_task,json=spoutTask,proto3" json:"spout_task,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *AckOp) Reset() {
-	*x = AckOp{}
-	mi := &file_squall_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *AckOp) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*AckOp) ProtoMessage() {}
-
-func (x *AckOp) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use AckOp.ProtoReflect.Descriptor instead.
-func (*AckOp) Descriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *AckOp) GetKind() AckOp_Kind {
-	if x != nil {
-		return x.Kind
-	}
-	return AckOp_KIND_UNSPECIFIED
-}
-
-func (x *AckOp) GetRoot() uint64 {
-	if x != nil {
-		return x.Root
-	}
-	return 0
-}
-
-func (x *AckOp) GetValue() uint64 {
-	if x != nil {
-		return x.Value
-	}
-	return 0
-}
-
-func (x *AckOp) GetSpoutTask() int32 {
-	if x != nil {
-		return x.SpoutTask
-	}
-	return 0
-}
-
 // AckBatch carries ack-tree operations to one acker task (ackers are
-// sharded by root).
+// sharded by root). Operation i is (kinds[i], roots[i], values[i],
+// spout_tasks[i]); the columns are packed arrays, so decoding a batch makes
+// four slices, not an object per operation. spout_tasks[i] is the task that
+// gets the TreeDone, set on INIT.
 type AckBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Topology      string                 `protobuf:"bytes,1,opt,name=topology,proto3" json:"topology,omitempty"`
 	AckerTask     int32                  `protobuf:"varint,2,opt,name=acker_task,json=ackerTask,proto3" json:"acker_task,omitempty"`
-	Ops           []*AckOp               `protobuf:"bytes,3,rep,name=ops,proto3" json:"ops,omitempty"`
+	Kinds         []AckKind              `protobuf:"varint,3,rep,packed,name=kinds,proto3,enum=squall.AckKind" json:"kinds,omitempty"`
+	Roots         []uint64               `protobuf:"fixed64,4,rep,packed,name=roots,proto3" json:"roots,omitempty"`
+	Values        []uint64               `protobuf:"fixed64,5,rep,packed,name=values,proto3" json:"values,omitempty"`
+	SpoutTasks    []int32                `protobuf:"varint,6,rep,packed,name=spout_tasks,json=spoutTasks,proto3" json:"spout_tasks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AckBatch) Reset() {
 	*x = AckBatch{}
-	mi := &file_squall_proto_msgTypes[6]
+	mi := &file_squall_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -696,7 +633,7 @@ func (x *AckBatch) String() string {
 func (*AckBatch) ProtoMessage() {}
 
 func (x *AckBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_proto_msgTypes[6]
+	mi := &file_squall_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -709,7 +646,7 @@ func (x *AckBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckBatch.ProtoReflect.Descriptor instead.
 func (*AckBatch) Descriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{6}
+	return file_squall_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AckBatch) GetTopology() string {
@@ -726,80 +663,50 @@ func (x *AckBatch) GetAckerTask() int32 {
 	return 0
 }
 
-func (x *AckBatch) GetOps() []*AckOp {
+func (x *AckBatch) GetKinds() []AckKind {
 	if x != nil {
-		return x.Ops
+		return x.Kinds
 	}
 	return nil
 }
 
-// TreeDone tells a spout task that a tree completed (every edge acked) or
-// failed (a FAIL, or the message timeout), so it calls Ack or Fail.
-type TreeDone struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Root          uint64                 `protobuf:"fixed64,1,opt,name=root,proto3" json:"root,omitempty"`
-	Failed        bool                   `protobuf:"varint,2,opt,name=failed,proto3" json:"failed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *TreeDone) Reset() {
-	*x = TreeDone{}
-	mi := &file_squall_proto_msgTypes[7]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *TreeDone) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*TreeDone) ProtoMessage() {}
-
-func (x *TreeDone) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_proto_msgTypes[7]
+func (x *AckBatch) GetRoots() []uint64 {
 	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
+		return x.Roots
 	}
-	return mi.MessageOf(x)
+	return nil
 }
 
-// Deprecated: Use TreeDone.ProtoReflect.Descriptor instead.
-func (*TreeDone) Descriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{7}
-}
-
-func (x *TreeDone) GetRoot() uint64 {
+func (x *AckBatch) GetValues() []uint64 {
 	if x != nil {
-		return x.Root
+		return x.Values
 	}
-	return 0
+	return nil
 }
 
-func (x *TreeDone) GetFailed() bool {
+func (x *AckBatch) GetSpoutTasks() []int32 {
 	if x != nil {
-		return x.Failed
+		return x.SpoutTasks
 	}
-	return false
+	return nil
 }
 
-// TreeDoneBatch carries finished trees to one spout task.
+// TreeDoneBatch tells a spout task that trees completed (every edge acked)
+// or failed (a FAIL, or the message timeout), so it calls Ack or Fail: tree
+// i is roots[i], failed when failed[i].
 type TreeDoneBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Topology      string                 `protobuf:"bytes,1,opt,name=topology,proto3" json:"topology,omitempty"`
 	SpoutTask     int32                  `protobuf:"varint,2,opt,name=spout_task,json=spoutTask,proto3" json:"spout_task,omitempty"`
-	Done          []*TreeDone            `protobuf:"bytes,3,rep,name=done,proto3" json:"done,omitempty"`
+	Roots         []uint64               `protobuf:"fixed64,3,rep,packed,name=roots,proto3" json:"roots,omitempty"`
+	Failed        []bool                 `protobuf:"varint,4,rep,packed,name=failed,proto3" json:"failed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TreeDoneBatch) Reset() {
 	*x = TreeDoneBatch{}
-	mi := &file_squall_proto_msgTypes[8]
+	mi := &file_squall_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -811,7 +718,7 @@ func (x *TreeDoneBatch) String() string {
 func (*TreeDoneBatch) ProtoMessage() {}
 
 func (x *TreeDoneBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_proto_msgTypes[8]
+	mi := &file_squall_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -824,7 +731,7 @@ func (x *TreeDoneBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TreeDoneBatch.ProtoReflect.Descriptor instead.
 func (*TreeDoneBatch) Descriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{8}
+	return file_squall_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TreeDoneBatch) GetTopology() string {
@@ -841,9 +748,16 @@ func (x *TreeDoneBatch) GetSpoutTask() int32 {
 	return 0
 }
 
-func (x *TreeDoneBatch) GetDone() []*TreeDone {
+func (x *TreeDoneBatch) GetRoots() []uint64 {
 	if x != nil {
-		return x.Done
+		return x.Roots
+	}
+	return nil
+}
+
+func (x *TreeDoneBatch) GetFailed() []bool {
+	if x != nil {
+		return x.Failed
 	}
 	return nil
 }
@@ -863,7 +777,7 @@ type Credit struct {
 
 func (x *Credit) Reset() {
 	*x = Credit{}
-	mi := &file_squall_proto_msgTypes[9]
+	mi := &file_squall_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +789,7 @@ func (x *Credit) String() string {
 func (*Credit) ProtoMessage() {}
 
 func (x *Credit) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_proto_msgTypes[9]
+	mi := &file_squall_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +802,7 @@ func (x *Credit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credit.ProtoReflect.Descriptor instead.
 func (*Credit) Descriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{9}
+	return file_squall_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Credit) GetTopology() string {
@@ -930,7 +844,7 @@ type Control struct {
 
 func (x *Control) Reset() {
 	*x = Control{}
-	mi := &file_squall_proto_msgTypes[10]
+	mi := &file_squall_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +856,7 @@ func (x *Control) String() string {
 func (*Control) ProtoMessage() {}
 
 func (x *Control) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_proto_msgTypes[10]
+	mi := &file_squall_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +869,7 @@ func (x *Control) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Control.ProtoReflect.Descriptor instead.
 func (*Control) Descriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{10}
+	return file_squall_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Control) GetTopology() string {
@@ -986,7 +900,7 @@ type TupleFrame struct {
 
 func (x *TupleFrame) Reset() {
 	*x = TupleFrame{}
-	mi := &file_squall_proto_msgTypes[11]
+	mi := &file_squall_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -998,7 +912,7 @@ func (x *TupleFrame) String() string {
 func (*TupleFrame) ProtoMessage() {}
 
 func (x *TupleFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_proto_msgTypes[11]
+	mi := &file_squall_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1011,7 +925,7 @@ func (x *TupleFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TupleFrame.ProtoReflect.Descriptor instead.
 func (*TupleFrame) Descriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{11}
+	return file_squall_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TupleFrame) GetBatch() []byte {
@@ -1060,31 +974,22 @@ const file_squall_proto_rawDesc = "" +
 	"\vsender_task\x18\x03 \x01(\x05R\n" +
 	"senderTask\x12%\n" +
 	"\x06tuples\x18\x04 \x03(\v2\r.squall.TupleR\x06tuples\x12\x10\n" +
-	"\x03seq\x18\x05 \x01(\x04R\x03seq\"\xb3\x01\n" +
-	"\x05AckOp\x12&\n" +
-	"\x04kind\x18\x01 \x01(\x0e2\x12.squall.AckOp.KindR\x04kind\x12\x12\n" +
-	"\x04root\x18\x02 \x01(\x06R\x04root\x12\x14\n" +
-	"\x05value\x18\x03 \x01(\x06R\x05value\x12\x1d\n" +
-	"\n" +
-	"spout_task\x18\x04 \x01(\x05R\tspoutTask\"9\n" +
-	"\x04Kind\x12\x14\n" +
-	"\x10KIND_UNSPECIFIED\x10\x00\x12\b\n" +
-	"\x04INIT\x10\x01\x12\a\n" +
-	"\x03ACK\x10\x02\x12\b\n" +
-	"\x04FAIL\x10\x03\"f\n" +
+	"\x03seq\x18\x05 \x01(\x04R\x03seq\"\xbb\x01\n" +
 	"\bAckBatch\x12\x1a\n" +
 	"\btopology\x18\x01 \x01(\tR\btopology\x12\x1d\n" +
 	"\n" +
-	"acker_task\x18\x02 \x01(\x05R\tackerTask\x12\x1f\n" +
-	"\x03ops\x18\x03 \x03(\v2\r.squall.AckOpR\x03ops\"6\n" +
-	"\bTreeDone\x12\x12\n" +
-	"\x04root\x18\x01 \x01(\x06R\x04root\x12\x16\n" +
-	"\x06failed\x18\x02 \x01(\bR\x06failed\"p\n" +
+	"acker_task\x18\x02 \x01(\x05R\tackerTask\x12%\n" +
+	"\x05kinds\x18\x03 \x03(\x0e2\x0f.squall.AckKindR\x05kinds\x12\x14\n" +
+	"\x05roots\x18\x04 \x03(\x06R\x05roots\x12\x16\n" +
+	"\x06values\x18\x05 \x03(\x06R\x06values\x12\x1f\n" +
+	"\vspout_tasks\x18\x06 \x03(\x05R\n" +
+	"spoutTasks\"x\n" +
 	"\rTreeDoneBatch\x12\x1a\n" +
 	"\btopology\x18\x01 \x01(\tR\btopology\x12\x1d\n" +
 	"\n" +
-	"spout_task\x18\x02 \x01(\x05R\tspoutTask\x12$\n" +
-	"\x04done\x18\x03 \x03(\v2\x10.squall.TreeDoneR\x04done\"t\n" +
+	"spout_task\x18\x02 \x01(\x05R\tspoutTask\x12\x14\n" +
+	"\x05roots\x18\x03 \x03(\x06R\x05roots\x12\x16\n" +
+	"\x06failed\x18\x04 \x03(\bR\x06failed\"t\n" +
 	"\x06Credit\x12\x1a\n" +
 	"\btopology\x18\x01 \x01(\tR\btopology\x12\x1b\n" +
 	"\tfrom_task\x18\x02 \x01(\x05R\bfromTask\x12\x17\n" +
@@ -1101,7 +1006,12 @@ const file_squall_proto_rawDesc = "" +
 	"\x04KILL\x10\x03\"\"\n" +
 	"\n" +
 	"TupleFrame\x12\x14\n" +
-	"\x05batch\x18\x01 \x01(\fR\x05batchB'Z%github.com/squall-stream/squall/protob\x06proto3"
+	"\x05batch\x18\x01 \x01(\fR\x05batch*L\n" +
+	"\aAckKind\x12\x18\n" +
+	"\x14ACK_KIND_UNSPECIFIED\x10\x00\x12\f\n" +
+	"\bACK_INIT\x10\x01\x12\v\n" +
+	"\aACK_ACK\x10\x02\x12\f\n" +
+	"\bACK_FAIL\x10\x03B'Z%github.com/squall-stream/squall/protob\x06proto3"
 
 var (
 	file_squall_proto_rawDescOnce sync.Once
@@ -1116,41 +1026,37 @@ func file_squall_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_squall_proto_goTypes = []any{
-	(AckOp_Kind)(0),               // 0: squall.AckOp.Kind
+	(AckKind)(0),                  // 0: squall.AckKind
 	(Control_Op)(0),               // 1: squall.Control.Op
 	(*Value)(nil),                 // 2: squall.Value
 	(*Custom)(nil),                // 3: squall.Custom
 	(*Anchor)(nil),                // 4: squall.Anchor
 	(*Tuple)(nil),                 // 5: squall.Tuple
 	(*TupleBatch)(nil),            // 6: squall.TupleBatch
-	(*AckOp)(nil),                 // 7: squall.AckOp
-	(*AckBatch)(nil),              // 8: squall.AckBatch
-	(*TreeDone)(nil),              // 9: squall.TreeDone
-	(*TreeDoneBatch)(nil),         // 10: squall.TreeDoneBatch
-	(*Credit)(nil),                // 11: squall.Credit
-	(*Control)(nil),               // 12: squall.Control
-	(*TupleFrame)(nil),            // 13: squall.TupleFrame
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
-	(*anypb.Any)(nil),             // 15: google.protobuf.Any
+	(*AckBatch)(nil),              // 7: squall.AckBatch
+	(*TreeDoneBatch)(nil),         // 8: squall.TreeDoneBatch
+	(*Credit)(nil),                // 9: squall.Credit
+	(*Control)(nil),               // 10: squall.Control
+	(*TupleFrame)(nil),            // 11: squall.TupleFrame
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*anypb.Any)(nil),             // 13: google.protobuf.Any
 }
 var file_squall_proto_depIdxs = []int32{
-	14, // 0: squall.Value.time_value:type_name -> google.protobuf.Timestamp
-	15, // 1: squall.Value.message_value:type_name -> google.protobuf.Any
+	12, // 0: squall.Value.time_value:type_name -> google.protobuf.Timestamp
+	13, // 1: squall.Value.message_value:type_name -> google.protobuf.Any
 	3,  // 2: squall.Value.custom_value:type_name -> squall.Custom
 	4,  // 3: squall.Tuple.anchors:type_name -> squall.Anchor
 	2,  // 4: squall.Tuple.values:type_name -> squall.Value
 	5,  // 5: squall.TupleBatch.tuples:type_name -> squall.Tuple
-	0,  // 6: squall.AckOp.kind:type_name -> squall.AckOp.Kind
-	7,  // 7: squall.AckBatch.ops:type_name -> squall.AckOp
-	9,  // 8: squall.TreeDoneBatch.done:type_name -> squall.TreeDone
-	1,  // 9: squall.Control.op:type_name -> squall.Control.Op
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	0,  // 6: squall.AckBatch.kinds:type_name -> squall.AckKind
+	1,  // 7: squall.Control.op:type_name -> squall.Control.Op
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_squall_proto_init() }
@@ -1175,7 +1081,7 @@ func file_squall_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_proto_rawDesc), len(file_squall_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   12,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

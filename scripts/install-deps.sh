@@ -9,6 +9,8 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
 command -v kcat >/dev/null || missing+=(kcat)
 command -v protoc >/dev/null || missing+=(protobuf-compiler)
+# protoc finds the well-known types (Timestamp, Any) in libprotobuf-dev.
+[ -f /usr/include/google/protobuf/timestamp.proto ] || missing+=(libprotobuf-dev)
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null ||
 	command -v google-chrome >/dev/null || missing+=(chromium)
 # Without a CJK font the dashboard's Chinese renders as empty boxes in the
