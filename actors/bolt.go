@@ -138,6 +138,9 @@ func (t *boltTask) recoverCrash() {
 	t.counters.restarts.Add(1)
 	t.log.Error("bolt crashed; failing its tuple and restarting the task", "panic", fmt.Sprint(r))
 	t.log.Debug("bolt crash stack", "stack", string(debug.Stack()))
+	if b := t.bolt; b != nil {
+		t.closeCrashed("bolt", b.Cleanup)
+	}
 	t.bolt, t.flusher = nil, nil
 	panic(r)
 }

@@ -196,3 +196,17 @@ func newID() uint64 {
 		}
 	}
 }
+
+// closeCrashed closes the instance of a task that panicked, so that what it
+// holds (connections, goroutines) is released before a fresh instance
+// starts. Its state may be broken: a panic or error here is logged only.
+func (e *executor) closeCrashed(kind string, closeFn func() error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.log.Warn("closing the crashed "+kind+" panicked too", "panic", fmt.Sprint(r))
+		}
+	}()
+	if err := closeFn(); err != nil {
+		e.log.Warn("closing the crashed "+kind+" failed", "err", err)
+	}
+}

@@ -223,3 +223,45 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		t.Errorf("sink queue depth %d after draining", sink.QueueDepth)
 	}
 }
+
+// crashOnceSpout panics on its first NextTuple, once for the whole test.
+type crashOnceSpout struct {
+	lifecycleSpout
+	crashed *atomic.Bool
+}
+
+func (s *crashOnceSpout) NextTuple() {
+	if s.crashed.CompareAndSwap(false, true) {
+		panic("first call")
+	}
+	s.lifecycleSpout.NextTuple()
+}
+
+// A crashed instance is closed (cleaned up, for a bolt) before its fresh
+// successor opens, so it releases what it holds.
+func TestCrashedInstancesAreClosed(t *testing.T) {
+	l := newLedger(100)
+	var opened, closed, activated, deactivated, cleaned atomic.Int64
+	var spoutCrashed, boltCrashed atomic.Bool
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout {
+		return &crashOnceSpout{lifecycleSpout{ledgerSpout{l: l}, &opened, &closed, &activated, &deactivated}, &spoutCrashed}
+	}, 1)
+	b.SetBolt("sink", topology.Basic(func() topology.BasicBolt {
+		return &cleanupBolt{funcBolt: funcBolt{exec: func(*topology.Tuple, topology.BasicOutputCollector) error {
+			if boltCrashed.CompareAndSwap(false, true) {
+				panic("first tuple")
+			}
+			return nil
+		}}, cleaned: &cleaned}
+	}), 1).ShuffleGrouping("spout")
+	lt := run(t, b, topology.Config{RestartBackoff: time.Millisecond})
+	wait(t, 10*time.Second, "every id acked", func() bool { return l.ackedCount() == 100 })
+	if opened.Load() != 2 || closed.Load() != 1 || cleaned.Load() != 1 {
+		t.Fatalf("before shutdown: spout opened %d, closed %d; bolt cleaned up %d; want 2, 1, 1", opened.Load(), closed.Load(), cleaned.Load())
+	}
+	lt.Shutdown()
+	if closed.Load() != 2 || cleaned.Load() != 2 {
+		t.Fatalf("after shutdown: spout closed %d, bolt cleaned up %d; want 2 and 2", closed.Load(), cleaned.Load())
+	}
+}

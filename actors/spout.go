@@ -272,6 +272,9 @@ func (t *spoutTask) recoverCrash() {
 	t.counters.restarts.Add(1)
 	t.log.Error("spout crashed; restarting the task", "panic", fmt.Sprint(r))
 	t.log.Debug("spout crash stack", "stack", string(debug.Stack()))
+	if s := t.spout; s != nil {
+		t.closeCrashed("spout", s.Close)
+	}
 	t.spout = nil
 	panic(r)
 }

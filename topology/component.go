@@ -19,7 +19,9 @@ type Spout interface {
 	// Fail is called when a tuple of the tree failed or the tree timed out.
 	// The spout decides whether to replay.
 	Fail(msgID any)
-	// Close is called when the task stops cleanly.
+	// Close is called when the task stops cleanly, and on an instance that
+	// panicked, before a fresh one opens, so that it releases what it holds
+	// (its state may be broken then: Close should not panic on it).
 	Close() error
 }
 
@@ -43,7 +45,8 @@ type Bolt interface {
 	Prepare(tc *TopologyContext, out OutputCollector) error
 	// Execute processes one tuple. A panic fails the tuple and restarts the task.
 	Execute(t *Tuple)
-	// Cleanup is called when the task stops cleanly.
+	// Cleanup is called when the task stops cleanly, and on an instance
+	// that panicked, before a fresh one is prepared.
 	Cleanup() error
 }
 
