@@ -118,13 +118,25 @@ func (s *Spout) logFetchError(p *partition, err *sarama.ConsumerError) {
 
 // emit maps and emits a message; one that does not map fails at once.
 func (s *Spout) emit(p *partition, m *message) {
-	values, err := s.conf.Mapping.Map(m.rec)
+	values, err := s.mapRecord(m.rec)
 	if err == nil {
 		err = s.out.EmitTo(s.conf.Stream, values, msgID{p: p, offset: m.rec.Offset})
 	}
 	if err != nil {
 		s.failed(p, m, fmt.Errorf("map %s/%d@%d: %w", m.rec.Topic, m.rec.Partition, m.rec.Offset, err).Error())
 	}
+}
+
+// mapRecord runs the user's mapping; a panic in it is the message's
+// failure, like an error, so that one bad message is retried and
+// dead-lettered instead of crashing the task over and over.
+func (s *Spout) mapRecord(rec *Record) (values topology.Values, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("mapping panicked: %v", r)
+		}
+	}()
+	return s.conf.Mapping.Map(rec)
 }
 
 // emitRetries emits retries whose backoff is over, up to budget. A retry

@@ -173,14 +173,18 @@ func TestPoisonMessageDeadLettered(t *testing.T) {
 	zo := cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}
 	produce(t, k.Brokers(), "orders", 0, 10)
 	produceValue(t, k.Brokers(), "orders", "poison")
+	produceValue(t, k.Brokers(), "orders", "panic")
 	produce(t, k.Brokers(), "orders", 10, 10)
 
 	conf := baseConfig(k, zk, "orders")
 	conf.MaxRetries = 3
 	conf.DeadLetterTopic = "orders-dlq"
 	conf.Mapping = Parts(FieldPartition("partition"), FieldOffset("offset"), FieldsParsed([]string{"value"}, func(v []byte) (topology.Values, error) {
-		if string(v) == "poison" {
+		switch string(v) {
+		case "poison":
 			return nil, errors.New("not an order")
+		case "panic":
+			panic("the parser is not ready for this")
 		}
 		return topology.Values{v}, nil
 	}))
@@ -189,7 +193,7 @@ func TestPoisonMessageDeadLettered(t *testing.T) {
 	defer lt.Shutdown()
 	wait(t, 30*time.Second, "the good messages", func() bool { p, _ := l.counts(); return p == 20 })
 	wait(t, 30*time.Second, "the offset stored past the poison", func() bool {
-		return stored(t, zo, "poisoned")[0] == 21
+		return stored(t, zo, "poisoned")[0] == 22
 	})
 
 	c, err := sarama.NewConsumer(k.Brokers(), sarama.NewConfig())
@@ -202,11 +206,16 @@ func TestPoisonMessageDeadLettered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	var m *sarama.ConsumerMessage
-	select {
-	case m = <-pc.Messages():
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing in the dead-letter topic")
+	var m, panicked *sarama.ConsumerMessage
+	for _, into := range []**sarama.ConsumerMessage{&m, &panicked} {
+		select {
+		case *into = <-pc.Messages():
+		case <-time.After(10 * time.Second):
+			t.Fatal("the dead-letter topic lacks a message")
+		}
+	}
+	if string(panicked.Value) != "panic" {
+		t.Errorf("second dead letter %q, want the message whose mapping panicked", panicked.Value)
 	}
 	headers := map[string]string{}
 	for _, h := range m.Headers {
@@ -224,8 +233,8 @@ func TestPoisonMessageDeadLettered(t *testing.T) {
 	if string(m.Value) != "poison" || !strings.Contains(headers[HeaderError], "not an order") {
 		t.Errorf("dead letter %q with error %q", m.Value, headers[HeaderError])
 	}
-	if got, _ := lt.Component("orders"); got.Errors != 1 {
-		t.Errorf("spout errors = %d, want the 1 dead letter counted", got.Errors)
+	if got, _ := lt.Component("orders"); got.Errors != 2 || got.Restarts != 0 {
+		t.Errorf("spout errors = %d, restarts %d; want the 2 dead letters counted and no crash", got.Errors, got.Restarts)
 	}
 }
 
