@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
@@ -32,7 +33,7 @@ const (
 // per tuple. Values were checked at emit time, so an error here means a
 // registered codec failed.
 func tupleFrame(topo string, dest int, b *tupleBatch) (*proto.TupleFrame, error) {
-	out := make([]byte, 0, 64+len(b.tuples)*48)
+	out := make([]byte, 0, 64)
 	out = protowire.AppendTag(out, batchTopology, protowire.BytesType)
 	out = protowire.AppendString(out, topo)
 	out = protowire.AppendTag(out, batchDestTask, protowire.VarintType)
@@ -63,6 +64,10 @@ func tupleFrame(topo string, dest int, b *tupleBatch) (*proto.TupleFrame, error)
 			}
 			tup = protowire.AppendTag(tup, tupleValues, protowire.BytesType)
 			tup = protowire.AppendBytes(tup, val)
+		}
+		if i == 0 {
+			// Tuples of a batch are alike: size the frame by the first.
+			out = slices.Grow(out, (len(tup)+8)*len(b.tuples))
 		}
 		out = protowire.AppendTag(out, batchTuples, protowire.BytesType)
 		out = protowire.AppendBytes(out, tup)
