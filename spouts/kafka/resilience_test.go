@@ -128,7 +128,7 @@ func TestOtherOffsetStores(t *testing.T) {
 			produce(t, k.Brokers(), topic, 0, 500)
 			first := newLedger()
 			lt := run(t, context.Background(), c.name, conf, 2, first, 0)
-			wait(t, 30*time.Second, "the first run", func() bool { p, _ := first.counts(); return p == 500 })
+			wait(t, 30*time.Second, "the first run, every message acked at the spout", func() bool { _, acked := first.counts(); return acked == 500 })
 			lt.Shutdown()
 
 			produce(t, k.Brokers(), topic, 500, 10)

@@ -134,7 +134,7 @@ func TestReplayFromEarliest(t *testing.T) {
 
 	first := newLedger()
 	lt := run(t, context.Background(), "replayed", baseConfig(k, zk, "orders"), 2, first, 0)
-	wait(t, 30*time.Second, "the first run", func() bool { p, _ := first.counts(); return p == n })
+	wait(t, 30*time.Second, "the first run, every message acked at the spout", func() bool { _, acked := first.counts(); return acked == n })
 	lt.Shutdown()
 
 	// A restart without a reset resumes: it processes only what is new.
