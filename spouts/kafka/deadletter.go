@@ -28,7 +28,7 @@ var ErrDeadLettered = errors.New("message dead-lettered after its retries")
 // dead-letter topic, retrying until Kafka has it (or the spout closes: the
 // message is then not committed, and the next run retries it). The task
 // hears of success by an event and only then counts the message done.
-func (m *manager) deadLetter(id msgID, msg *message) {
+func (m *manager) deadLetter(msg *message) {
 	rec := msg.rec
 	out := &sarama.ProducerMessage{
 		Topic: m.conf.DeadLetterTopic,
@@ -58,7 +58,7 @@ func (m *manager) deadLetter(id msgID, msg *message) {
 		for {
 			err := m.produce(out)
 			if err == nil {
-				m.push(event{deadLettered: &id})
+				m.push(event{deadLettered: msg})
 				m.wake()
 				return
 			}

@@ -152,8 +152,7 @@ type ledgerSpout struct {
 }
 
 func (s ledgerSpout) Ack(id any) {
-	mid := id.(msgID)
-	if m, ok := mid.p.inflight[mid.offset]; ok && !mid.p.closed {
+	if m := id.(*message); !m.done && !m.p.closed {
 		s.l.mu.Lock()
 		s.l.acked[string(m.rec.Value)]++
 		s.l.mu.Unlock()

@@ -60,7 +60,7 @@ type manager struct {
 type event struct {
 	opened       *opened
 	rewound      *partitionKey
-	deadLettered *msgID
+	deadLettered *message
 }
 
 type opened struct {

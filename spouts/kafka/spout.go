@@ -120,7 +120,7 @@ func (s *Spout) logFetchError(p *partition, err *sarama.ConsumerError) {
 func (s *Spout) emit(p *partition, m *message) {
 	values, err := s.mapRecord(m.rec)
 	if err == nil {
-		err = s.out.EmitTo(s.conf.Stream, values, msgID{p: p, offset: m.rec.Offset})
+		err = s.out.EmitTo(s.conf.Stream, values, m)
 	}
 	if err != nil {
 		s.failed(p, m, fmt.Errorf("map %s/%d@%d: %w", m.rec.Topic, m.rec.Partition, m.rec.Offset, err).Error())
@@ -168,7 +168,7 @@ func (s *Spout) failed(p *partition, m *message, reason string) {
 		m.deadLettering = true
 		s.out.ReportError(fmt.Errorf("%w: %s/%d@%d, %d attempts, last error: %s",
 			ErrDeadLettered, m.rec.Topic, m.rec.Partition, m.rec.Offset, m.attempts, reason))
-		s.mgr.deadLetter(msgID{p: p, offset: m.rec.Offset}, m)
+		s.mgr.deadLetter(m)
 		return
 	}
 	m.retryAt = time.Now().Add(s.conf.Retry.after(m.attempts))
@@ -178,9 +178,8 @@ func (s *Spout) failed(p *partition, m *message, reason string) {
 
 // Ack marks a message done.
 func (s *Spout) Ack(id any) {
-	mid := id.(msgID)
-	if !mid.p.closed {
-		mid.p.done(mid.offset)
+	if m := id.(*message); !m.p.closed {
+		m.p.finish(m)
 	}
 	if s.acks++; s.acks&255 == 0 {
 		s.maybeCommit(time.Now())
@@ -189,12 +188,9 @@ func (s *Spout) Ack(id any) {
 
 // Fail retries a message after backoff.
 func (s *Spout) Fail(id any) {
-	mid := id.(msgID)
-	if mid.p.closed {
-		return
-	}
-	if m, ok := mid.p.inflight[mid.offset]; ok && !m.deadLettering {
-		s.failed(mid.p, m, "tuple tree failed or timed out")
+	m := id.(*message)
+	if !m.p.closed && !m.done && !m.deadLettering {
+		s.failed(m.p, m, "tuple tree failed or timed out")
 	}
 }
 
@@ -244,8 +240,8 @@ func (s *Spout) handleEvents() {
 				s.mgr.requestReopen(p.key)
 			}
 		case e.deadLettered != nil:
-			if p := e.deadLettered.p; !p.closed {
-				p.done(e.deadLettered.offset)
+			if m := e.deadLettered; !m.p.closed {
+				m.p.finish(m)
 			}
 		}
 		s.events[i] = event{}
