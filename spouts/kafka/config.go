@@ -284,6 +284,11 @@ func (c Config) saramaConfig() *sarama.Config {
 	// Errors are logged by the spout with its component and task.
 	sc.Consumer.Return.Errors = true
 	sc.Consumer.Offsets.AutoCommit.Enable = false
+	// The spout takes messages in bursts between acks; a deeper buffer per
+	// partition keeps it from finding the buffer empty and idling while a
+	// fetch is under way (MaxUncommittedOffsets still bounds what it holds).
+	sc.ChannelBufferSize = 4096
+	sc.Consumer.Fetch.Default = 4 << 20
 	sc.Producer.RequiredAcks = sarama.WaitForAll
 	sc.Producer.Return.Successes = true
 	sc.Producer.Idempotent = true
