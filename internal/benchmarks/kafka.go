@@ -112,7 +112,7 @@ func saramaRate(brokers []string, topic string, n int, tuned bool) (float64, err
 	if tuned {
 		// The spout's fetch size and buffer: what is left between the two
 		// is the spout's own cost.
-		conf.ChannelBufferSize = 4096
+		conf.ChannelBufferSize = 16384
 		conf.Consumer.Fetch.Default = 4 << 20
 	}
 	c, err := sarama.NewConsumer(brokers, conf)

@@ -79,7 +79,9 @@ type Config struct {
 	// Default sarama's.
 	KafkaVersion string
 	// Sarama, if set, adjusts the client's configuration last, for what
-	// Config does not cover (TLS, SASL, fetch sizes).
+	// Config does not cover (TLS, SASL, fetch sizes). The spout fetches 4 MB
+	// per partition and buffers 16384 fetched messages per partition;
+	// lower ChannelBufferSize when messages are large.
 	Sarama func(*sarama.Config)
 	// Logger receives connection trouble and dead-lettering. Default
 	// slog.Default().
@@ -284,10 +286,12 @@ func (c Config) saramaConfig() *sarama.Config {
 	// Errors are logged by the spout with its component and task.
 	sc.Consumer.Return.Errors = true
 	sc.Consumer.Offsets.AutoCommit.Enable = false
-	// The spout takes messages in bursts between acks; a deeper buffer per
+	// The spout takes messages in bursts between acks; a deep buffer per
 	// partition keeps it from finding the buffer empty and idling while a
-	// fetch is under way (MaxUncommittedOffsets still bounds what it holds).
-	sc.ChannelBufferSize = 4096
+	// fetch is under way. It holds up to that many fetched messages per
+	// partition besides the MaxUncommittedOffsets in flight: with large
+	// messages, lower it through Config.Sarama.
+	sc.ChannelBufferSize = 16384
 	sc.Consumer.Fetch.Default = 4 << 20
 	sc.Producer.RequiredAcks = sarama.WaitForAll
 	sc.Producer.Return.Successes = true
