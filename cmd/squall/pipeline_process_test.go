@@ -31,6 +31,18 @@ func submitOrders(t *testing.T, bin, zk, brokers, redis string, more ...string) 
 	}
 }
 
+// waitForTruth waits until every figure in Redis equals the truth.
+func waitForTruth(t *testing.T, truth *orders.Truth, rc *goredis.Client, keys orders.Keys) {
+	t.Helper()
+	waitFor(t, 180*time.Second, "Redis to match the truth", func() bool {
+		diffs, err := truth.Diff(context.Background(), rc, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(diffs) == 0
+	})
+}
+
 // throughput samples the orders Redis counts, to tell how long processing
 // took to recover after a kill.
 type throughput struct {
@@ -181,14 +193,7 @@ func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
 	kill(false, n/4)
 	kill(true, n/2)
 
-	var diffs []string
-	var err error
-	waitFor(t, 180*time.Second, "Redis to match the truth", func() bool {
-		if diffs, err = truth.Diff(context.Background(), rc, keys); err != nil {
-			t.Fatal(err)
-		}
-		return len(diffs) == 0
-	})
+	waitForTruth(t, truth, rc, keys)
 	t.Logf("%d orders and %d malformed lines on 3 node processes, 2 of them killed: Redis equals the truth", truth.Orders, truth.Malformed)
 }
 
@@ -220,13 +225,6 @@ func TestOrdersRebalancedFromTwoToThreeNodeProcesses(t *testing.T) {
 		out, _ := squallCLI(t, bin, "list", "--zk", z.Addr())
 		return onThree.MatchString(out)
 	})
-	var diffs []string
-	var err error
-	waitFor(t, 180*time.Second, "Redis to match the truth", func() bool {
-		if diffs, err = truth.Diff(context.Background(), rc, keys); err != nil {
-			t.Fatal(err)
-		}
-		return len(diffs) == 0
-	})
+	waitForTruth(t, truth, rc, keys)
 	t.Logf("%d orders rebalanced from 2 to 3 node processes mid-run (at %d counted): Redis equals the truth", truth.Orders, n/3)
 }

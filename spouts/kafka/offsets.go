@@ -25,15 +25,11 @@ type PartitionLag struct {
 // ShowOffsets returns the offsets stored in ZooKeeper for every Kafka
 // spout of a topology, with each partition's lag when brokers are given.
 func ShowOffsets(zk cluster.ZKOptions, brokers []string, topology string) ([]PartitionLag, error) {
-	o, err := cluster.OpenOffsets(zk)
+	o, list, err := openStored(zk, topology)
 	if err != nil {
 		return nil, err
 	}
 	defer o.Close()
-	list, err := o.List(topology)
-	if err != nil {
-		return nil, err
-	}
 	var client sarama.Client
 	if len(brokers) > 0 && len(list) > 0 {
 		if client, err = sarama.NewClient(brokers, sarama.NewConfig()); err != nil {
@@ -54,6 +50,21 @@ func ShowOffsets(zk cluster.ZKOptions, brokers []string, topology string) ([]Par
 		out[i].End, out[i].Lag = end, end-so.Offset
 	}
 	return out, nil
+}
+
+// openStored connects to ZooKeeper and lists a topology's stored offsets;
+// the caller closes the connection.
+func openStored(zk cluster.ZKOptions, topology string) (*cluster.Offsets, []StoredOffset, error) {
+	o, err := cluster.OpenOffsets(zk)
+	if err != nil {
+		return nil, nil, err
+	}
+	list, err := o.List(topology)
+	if err != nil {
+		o.Close()
+		return nil, nil, err
+	}
+	return o, list, nil
 }
 
 // Target is where `squall offsets set` moves a spout's partitions.
@@ -105,15 +116,11 @@ var ErrNoPartitions = errors.New("no partitions to set")
 // and times need brokers; explicit offsets do not. It returns what it
 // stored.
 func SetOffsets(zk cluster.ZKOptions, brokers []string, topology, spout string, topics []string, to Target) ([]StoredOffset, error) {
-	o, err := cluster.OpenOffsets(zk)
+	o, list, err := openStored(zk, topology)
 	if err != nil {
 		return nil, err
 	}
 	defer o.Close()
-	list, err := o.List(topology)
-	if err != nil {
-		return nil, err
-	}
 	keys := map[partitionKey]bool{}
 	for _, so := range list {
 		if so.Spout == spout {
