@@ -24,7 +24,7 @@ type outbox struct {
 	linger     time.Duration
 
 	bufs        []*tupleBatch // by target task; nil when empty
-	lastLen     []int         // by target task: length of the last batch shipped
+	nextCap     []int         // by target task: the capacity of its next batch
 	dirty       []int         // targets whose buffer may be non-empty
 	outstanding []int         // by target task: batches sent, not yet credited
 	waiting     [][]*tupleBatch
@@ -36,6 +36,10 @@ type outbox struct {
 	ackDirty bool
 }
 
+// minBatchCap is the smallest batch made: a sender that flushes single
+// tuples when idle grows to full batches in a few steps under load.
+const minBatchCap = 8
+
 func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
 	n := rt.topo.NumTasks() + 1
 	return &outbox{
@@ -45,7 +49,7 @@ func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
 		maxPending:  rt.conf.MaxPendingBatches,
 		linger:      rt.conf.BatchLinger,
 		bufs:        make([]*tupleBatch, n),
-		lastLen:     make([]int, n),
+		nextCap:     make([]int, n),
 		outstanding: make([]int, n),
 		waiting:     make([][]*tupleBatch, n),
 		blocks:      blocks,
@@ -55,16 +59,20 @@ func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
 
 // slot returns the next free tuple of the batch for a target task, for the
 // caller to fill in place; the pointer is valid until the next slot call. A
-// full batch is shipped first. A new batch is sized like the target's last
-// one, because batches flushed by an idle sender are often small.
+// full batch is shipped first.
+//
+// Batches never grow: tuple slabs are most of what the runtime allocates, and
+// growing one by append allocates and copies it about twice over. A batch
+// is shipped when full at its capacity, and the next one is made from what
+// the last one held (see ship), which stays steady under a steady load.
 func (o *outbox) slot(target int) *topology.Tuple {
 	b := o.bufs[target]
-	if b != nil && len(b.tuples) == o.size {
+	if b != nil && len(b.tuples) == cap(b.tuples) {
 		o.ship(target)
 		b = nil
 	}
 	if b == nil {
-		b = &tupleBatch{from: o.self, tuples: make([]topology.Tuple, 0, max(o.lastLen[target], 8))}
+		b = &tupleBatch{from: o.self, tuples: make([]topology.Tuple, 0, max(o.nextCap[target], minBatchCap))}
 		o.bufs[target] = b
 		o.dirty = append(o.dirty, target)
 		if o.firstAt.IsZero() {
@@ -78,7 +86,11 @@ func (o *outbox) slot(target int) *topology.Tuple {
 func (o *outbox) ship(target int) {
 	b := o.bufs[target]
 	o.bufs[target] = nil
-	o.lastLen[target] = len(b.tuples)
+	if n := len(b.tuples); n == cap(b.tuples) {
+		o.nextCap[target] = min(2*n, o.size) // filled up: the load grew
+	} else {
+		o.nextCap[target] = min(n+n/2, o.size) // flushed part full: room for some growth
+	}
 	if len(o.waiting[target]) > 0 || (o.blocks[target] && o.outstanding[target] >= o.maxPending) {
 		if len(o.waiting[target]) == 0 {
 			o.nWaiting++

@@ -26,9 +26,11 @@ func Basic(factory func() BasicBolt) func() Bolt {
 // basicBolt adapts a BasicBolt to Bolt: anchors emits to the input and acks or
 // fails it when Execute returns.
 type basicBolt struct {
-	bolt  BasicBolt
-	out   OutputCollector
-	input *Tuple
+	bolt BasicBolt
+	out  OutputCollector
+	// input is the tuple in Execute, as the anchors argument of emits: a
+	// field, so that an emit does not allocate a variadic slice.
+	input [1]*Tuple
 }
 
 func (b *basicBolt) DeclareOutputFields(d *OutputDeclarer) { b.bolt.DeclareOutputFields(d) }
@@ -39,9 +41,9 @@ func (b *basicBolt) Prepare(tc *TopologyContext, out OutputCollector) error {
 }
 
 func (b *basicBolt) Execute(t *Tuple) {
-	b.input = t
+	b.input[0] = t
 	err := b.bolt.Execute(t, b)
-	b.input = nil
+	b.input[0] = nil
 	if err != nil {
 		b.out.ReportError(err)
 		b.out.Fail(t)
@@ -59,14 +61,14 @@ func (b *basicBolt) Flush() {
 	}
 }
 
-func (b *basicBolt) Emit(values Values) error { return b.out.Emit(values, b.input) }
+func (b *basicBolt) Emit(values Values) error { return b.out.Emit(values, b.input[:]...) }
 
 func (b *basicBolt) EmitTo(stream string, values Values) error {
-	return b.out.EmitTo(stream, values, b.input)
+	return b.out.EmitTo(stream, values, b.input[:]...)
 }
 
 func (b *basicBolt) EmitDirect(task int, stream string, values Values) error {
-	return b.out.EmitDirect(task, stream, values, b.input)
+	return b.out.EmitDirect(task, stream, values, b.input[:]...)
 }
 
 func (b *basicBolt) ReportError(err error) { b.out.ReportError(err) }

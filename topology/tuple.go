@@ -23,6 +23,8 @@ type Source struct {
 // Anchor is a tuple's place in one ack tree: the tree's root id and the id of
 // the edge that created the tuple (an XOR of edge ids when the tuple was
 // anchored to several parents of the same tree).
+//
+// Root ids are never 0: runtimes draw them at random from the other values.
 type Anchor struct {
 	Root uint64
 	Edge uint64
@@ -43,11 +45,17 @@ type Origin struct {
 // A Tuple belongs to the task that received it and must not be used from
 // other goroutines.
 type Tuple struct {
-	origin  *Origin
-	values  Values
-	anchors []Anchor
-	ackVal  uint64
-	inline  [1]Anchor // backs anchors for the common single-tree tuple
+	origin *Origin
+	values Values
+	// one is the place of a tuple in a single tree, the common case, kept
+	// inline: a tuple is 64 bytes and setting one writes no pointer, which
+	// matters because runtimes fill millions a second in slabs the garbage
+	// collector scans. Its Root is 0 for an untracked tuple.
+	one [1]Anchor
+	// many holds the places of a tuple anchored in several trees; nil
+	// otherwise.
+	many   *[]Anchor
+	ackVal uint64
 }
 
 // NewTuple makes a tuple. Tests use it to feed a bolt directly. anchors may
@@ -64,20 +72,19 @@ func (t *Tuple) Init(o *Origin, values Values, anchors []Anchor) {
 	t.origin, t.values, t.ackVal = o, values, 0
 	switch len(anchors) {
 	case 0:
-		t.anchors = nil
+		t.one[0], t.many = Anchor{}, nil
 	case 1:
-		t.inline[0] = anchors[0]
-		t.anchors = t.inline[:]
+		t.one[0], t.many = anchors[0], nil
 	default:
-		t.anchors = append([]Anchor(nil), anchors...)
+		many := append([]Anchor(nil), anchors...)
+		t.one[0], t.many = Anchor{}, &many
 	}
 }
 
 // InitAnchored is Init for a tuple in a single tree, without a slice.
 func (t *Tuple) InitAnchored(o *Origin, values Values, root, edge uint64) {
 	t.origin, t.values, t.ackVal = o, values, 0
-	t.inline[0] = Anchor{Root: root, Edge: edge}
-	t.anchors = t.inline[:]
+	t.one[0], t.many = Anchor{Root: root, Edge: edge}, nil
 }
 
 // Source returns where the tuple came from.
@@ -168,7 +175,15 @@ func (t *Tuple) TimeByField(name string) time.Time {
 
 // Anchors returns the tuple's places in the ack trees it belongs to; empty
 // for an untracked tuple. Runtimes use it to ack the tuple.
-func (t *Tuple) Anchors() []Anchor { return t.anchors }
+func (t *Tuple) Anchors() []Anchor {
+	switch {
+	case t.many != nil:
+		return *t.many
+	case t.one[0].Root != 0:
+		return t.one[:]
+	}
+	return nil
+}
 
 // AckVal is the XOR of the edge ids of the children anchored to this tuple so
 // far (Storm's ackVal). Runtimes send it with the tuple's ack.
