@@ -31,6 +31,7 @@ var keys = func() []string {
 func topologySuite(d time.Duration) ([]result, error) {
 	base := channelPipeline(d)
 	perTuple := channelPerTuplePipeline(d)
+	atLeastOnce := channelAtLeastOncePipeline(d)
 	acked, err := squallPipeline(d, false)
 	if err != nil {
 		return nil, err
@@ -46,6 +47,8 @@ func topologySuite(d time.Duration) ([]result, error) {
 	return []result{
 		{name: "channels-baseline", value: base, unit: "tuples/s"},
 		{name: "channels-per-tuple", value: perTuple, unit: "tuples/s"},
+		{name: "channels-at-least-once", value: atLeastOnce, unit: "tuples/s"},
+		{name: "acking-vs-at-least-once-channels", value: acked, unit: "tuples/s", baseline: "channels-at-least-once"},
 		{name: "acking-vs-per-tuple-channels", value: acked, unit: "tuples/s", baseline: "channels-per-tuple"},
 		{name: "topology-acking", value: acked, unit: "tuples/s", baseline: "channels-baseline", target: 0.5},
 		{name: "topology-no-acking", value: unacked, unit: "tuples/s", baseline: "channels-baseline"},
@@ -121,9 +124,7 @@ func channelPipeline(d time.Duration) float64 {
 			select {
 			case aIn[next] <- b:
 			case <-stop:
-				for _, c := range aIn {
-					close(c)
-				}
+				closeAll(aIn)
 				return
 			}
 			next = (next + 1) % width
@@ -132,10 +133,129 @@ func channelPipeline(d time.Duration) float64 {
 	rate := measureRate(d, &done)
 	close(stop)
 	aWG.Wait()
-	for _, c := range bIn {
-		close(c)
-	}
+	closeAll(bIn)
 	wg.Wait()
+	return rate
+}
+
+// channelAtLeastOncePipeline is channelPipeline with the guarantee the
+// acking topology gives, written by hand as a Go engineer would without
+// squall: the generator keeps each item in flight (to send it again if it
+// were lost) and at most maxPending of them, like MaxSpoutPending; stage b
+// reports the ids it finished, a batch at a time, on a completion channel;
+// the generator forgets an item when its id comes back. Batches a stage
+// holds are flushed when its input runs dry, or the bound would stall them.
+func channelAtLeastOncePipeline(d time.Duration) float64 {
+	type item struct {
+		id  int64
+		key string
+	}
+	const batch, width, maxPending = 256, 2, 4096
+	aIn := make([]chan []item, width)
+	bIn := make([]chan []item, width)
+	for i := range aIn {
+		aIn[i] = make(chan []item, 8)
+		bIn[i] = make(chan []item, 8)
+	}
+	completed := make(chan []int64, 2*width)
+	var acked atomic.Int64
+	var aWG, bWG sync.WaitGroup
+	stop := make(chan struct{})
+	for i := 0; i < width; i++ {
+		bWG.Add(1)
+		go func(in chan []item) {
+			defer bWG.Done()
+			counts := make(map[string]int64)
+			for b := range in {
+				ids := make([]int64, len(b))
+				for j, it := range b {
+					counts[it.key]++
+					ids[j] = it.id
+				}
+				completed <- ids
+			}
+		}(bIn[i])
+		aWG.Add(1)
+		go func(in chan []item) {
+			defer aWG.Done()
+			out := make([][]item, width)
+			flush := func() {
+				for j, o := range out {
+					if len(o) > 0 {
+						bIn[j] <- o
+						out[j] = make([]item, 0, batch)
+					}
+				}
+			}
+			for {
+				var b []item
+				var ok bool
+				select {
+				case b, ok = <-in:
+				default:
+					flush()
+					b, ok = <-in
+				}
+				if !ok {
+					flush()
+					return
+				}
+				for _, it := range b {
+					j := fnv(it.key) % width
+					out[j] = append(out[j], it)
+					if len(out[j]) == batch {
+						bIn[j] <- out[j]
+						out[j] = make([]item, 0, batch)
+					}
+				}
+			}
+		}(aIn[i])
+	}
+	go func() {
+		pending := make(map[int64]item, maxPending)
+		var id int64
+		var next []item // built, not yet sent
+		to := 0
+		for {
+			if next == nil && len(pending)+batch <= maxPending {
+				next = make([]item, batch)
+				for i := range next {
+					id++
+					next[i] = item{id: id, key: keys[id%numKeys]}
+					pending[id] = next[i]
+				}
+			}
+			var send chan []item
+			if next != nil {
+				send = aIn[to]
+			}
+			select {
+			case send <- next:
+				next, to = nil, (to+1)%width
+			case ids := <-completed:
+				for _, id := range ids {
+					delete(pending, id)
+				}
+				acked.Add(int64(len(ids)))
+			case <-stop:
+				closeAll(aIn)
+				return
+			}
+		}
+	}()
+	rate := measureRate(d, &acked)
+	close(stop)
+	drained := make(chan struct{})
+	go func() {
+		for range completed {
+		}
+		close(drained)
+	}()
+	aWG.Wait()
+	closeAll(bIn)
+	bWG.Wait()
+	close(completed)
+	<-drained
 	return rate
 }
 
@@ -181,9 +301,7 @@ func channelPerTuplePipeline(d time.Duration) float64 {
 			select {
 			case aIn[id%width] <- item{id: id, key: keys[id%numKeys]}:
 			case <-stop:
-				for _, c := range aIn {
-					close(c)
-				}
+				closeAll(aIn)
 				return
 			}
 		}
@@ -191,9 +309,7 @@ func channelPerTuplePipeline(d time.Duration) float64 {
 	rate := measureRate(d, &done)
 	close(stop)
 	aWG.Wait()
-	for _, c := range bIn {
-		close(c)
-	}
+	closeAll(bIn)
 	wg.Wait()
 	return rate
 }
@@ -204,6 +320,12 @@ func measureRate(d time.Duration, count *atomic.Int64) float64 {
 	start, n0 := time.Now(), count.Load()
 	time.Sleep(d)
 	return float64(count.Load()-n0) / time.Since(start).Seconds()
+}
+
+func closeAll[T any](chans []chan T) {
+	for _, c := range chans {
+		close(c)
+	}
 }
 
 func fnv(s string) uint64 {
