@@ -242,17 +242,38 @@ func spoutLatency(brokers []string, topic string, rate int, d time.Duration, off
 		for range p.Errors() {
 		}
 	}()
+	start := time.Now()
+	// The spout opens its partitions on its own goroutine after the
+	// topology starts: messages produced before that wait for it, which is
+	// start-up time, not latency. One message per partition, and waiting
+	// for all to arrive, makes sure every partition is being read.
+	send := func(partition int) {
+		v := make([]byte, kafkaValueSize)
+		binary.BigEndian.PutUint64(v, uint64(time.Now().UnixNano()))
+		p.Input() <- &sarama.ProducerMessage{Topic: topic, Partition: int32(partition), Value: sarama.ByteEncoder(v)}
+	}
+	for i := range kafkaPartitions {
+		send(i)
+	}
+	for acked.Load() < kafkaPartitions {
+		if time.Since(start) > time.Minute {
+			return 0, 0, fmt.Errorf("latency run: warm-up messages did not arrive in a minute")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	lat = lat[:0]
+	mu.Unlock()
+	acked.Store(0)
 	n := int(float64(rate) * d.Seconds())
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
-	start := time.Now()
+	start = time.Now()
 	for sent := 0; sent < n; {
 		<-tick.C
 		due := min(n, int(time.Since(start).Seconds()*float64(rate)))
 		for ; sent < due; sent++ {
-			v := make([]byte, kafkaValueSize)
-			binary.BigEndian.PutUint64(v, uint64(time.Now().UnixNano()))
-			p.Input() <- &sarama.ProducerMessage{Topic: topic, Partition: int32(sent % kafkaPartitions), Value: sarama.ByteEncoder(v)}
+			send(sent % kafkaPartitions)
 		}
 	}
 	p.Close()
