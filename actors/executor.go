@@ -80,6 +80,9 @@ func newExecutor(rt *topologyRuntime, id int, comp *topology.ComponentSpec) (*ex
 	}
 	e.tc = topology.NewTopologyContext(rt.conf.Name, rt.topo, comp.ID, id, rt.conf.Settings, e.done)
 	e.tc.RunID = rt.conf.RunID
+	if !rt.conf.DisableAcking {
+		e.tc.MessageTimeout = rt.conf.MessageTimeout
+	}
 	blocks := make([]bool, rt.topo.NumTasks()+1)
 	e.routes = make(map[string]*route, len(comp.Streams))
 	for sid, def := range comp.Streams {

@@ -245,6 +245,11 @@ func declareOutputs(spec *ComponentSpec, d *OutputDeclarer) (err error) {
 		if s == nil {
 			return ErrNoFactory
 		}
+		if v, ok := s.(Validator); ok {
+			if err := v.Validate(); err != nil {
+				return err
+			}
+		}
 		s.DeclareOutputFields(d)
 		return nil
 	}
@@ -254,6 +259,14 @@ func declareOutputs(spec *ComponentSpec, d *OutputDeclarer) (err error) {
 	}
 	if len(spec.Inputs) == 0 {
 		return fmt.Errorf("bolt subscribes to no stream")
+	}
+	if v, ok := bolt.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			return err
+		}
+	}
+	if tr, ok := bolt.(TickRequester); ok && spec.TickFrequency == 0 {
+		spec.TickFrequency = tr.TickFrequency()
 	}
 	bolt.DeclareOutputFields(d)
 	return nil

@@ -1,5 +1,7 @@
 package topology
 
+import "time"
+
 // Spout is a source of tuples (Storm's ISpout). The runtime calls its methods
 // from one goroutine at a time, the task's own, so a spout needs no locks for
 // its own state.
@@ -57,6 +59,23 @@ type Flusher interface {
 	Flush()
 }
 
+// TickRequester is implemented by bolts that need tick tuples at a rate of
+// their own, as a windowed bolt does to close its windows on time (Storm's
+// topology.tick.tuple.freq.secs in a component's configuration). Build reads
+// it from the instance it makes to read the declarations; TickFrequency on
+// the declarer overrides it.
+type TickRequester interface {
+	TickFrequency() time.Duration
+}
+
+// Validator is implemented by components whose own settings can be wrong (a
+// window longer than it may be, say). Build calls Validate on the instance it
+// makes to read the declarations and reports an error against the component,
+// so that a bad setting fails the submit instead of every task's start.
+type Validator interface {
+	Validate() error
+}
+
 // SpoutOutputCollector is how a spout emits. A nil msgID emits an untracked
 // tuple: it is never acked or failed back to the spout.
 //
@@ -99,6 +118,10 @@ type TopologyContext struct {
 	Settings map[string]string
 	// RunID identifies this deployment of the topology (Config.RunID).
 	RunID string
+	// MessageTimeout is Config.MessageTimeout: how long a tuple tree may
+	// take before it is failed; 0 when acking is disabled. A bolt that holds
+	// tuples before acking them must hold them for less.
+	MessageTimeout time.Duration
 
 	topo *Topology
 	done <-chan struct{}
