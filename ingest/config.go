@@ -173,7 +173,7 @@ var (
 	// idempotent producer is on.
 	ErrIdempotenceNeedsAcksAll = errors.New("the idempotent producer needs acks=all")
 	// ErrBadSetting means a size or duration is negative, or the Kafka
-	// version is not one sarama knows.
+	// version is not one sarama knows or is older than 0.11.
 	ErrBadSetting = errors.New("bad setting")
 )
 
@@ -220,7 +220,8 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.KafkaVersion != "" {
-		if _, err := sarama.ParseKafkaVersion(c.KafkaVersion); err != nil {
+		// Record batches, which the producer sends, came with Kafka 0.11.
+		if v, err := sarama.ParseKafkaVersion(c.KafkaVersion); err != nil || !v.IsAtLeast(sarama.V0_11_0_0) {
 			return c, fmt.Errorf("ingest: KafkaVersion %q: %w", c.KafkaVersion, ErrBadSetting)
 		}
 	}

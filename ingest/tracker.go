@@ -66,25 +66,20 @@ func (t *tracker) skipped(end int64) {
 	t.nextSeq++
 }
 
-// unsent takes back the last line registered by sent, which could not be
-// handed to the producer.
-func (t *tracker) unsent() {
+// ack records Kafka's acknowledgement of lines of generation gen: the runs
+// of sequence numbers of one batch, lines in all.
+func (t *tracker) ack(gen uint64, lines int, runs []seqRun) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.pending = t.pending[:len(t.pending)-1]
-	t.nextSeq--
-	t.outstanding--
-}
-
-// ack records Kafka's acknowledgement of a line.
-func (t *tracker) ack(gen, seq uint64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.outstanding--
+	t.outstanding -= lines
 	if gen != t.gen {
 		return
 	}
-	t.pending[seq-t.first].done = true
+	for _, r := range runs {
+		for seq := r.from; seq < r.to; seq++ {
+			t.pending[seq-t.first].done = true
+		}
+	}
 	for t.head < len(t.pending) && t.pending[t.head].done {
 		t.acked = t.pending[t.head].end
 		t.head++
@@ -99,12 +94,12 @@ func (t *tracker) ack(gen, seq uint64) {
 	}
 }
 
-// fail records that Kafka refused a line for good (after the producer's own
-// retries). The file's actor rewinds once every line in flight is answered.
-func (t *tracker) fail(gen uint64, err error) {
+// fail records that Kafka refused lines of generation gen for good. The
+// file's actor rewinds once every line in flight is answered.
+func (t *tracker) fail(gen uint64, lines int, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.outstanding--
+	t.outstanding -= lines
 	if gen == t.gen && t.failure == nil {
 		t.failure = err
 	}
