@@ -64,16 +64,35 @@ const (
 	recordBatchOverhead = 61
 )
 
-var batchPool = sync.Pool{New: func() any { return new(batch) }}
+// batchFree keeps answered batches for reuse, so that a batch's arena and
+// slices are grown once rather than for every batch. A sync.Pool would not
+// do: the garbage collector empties it, and sarama's encoding makes the
+// collector run often.
+type batchFree struct {
+	mu   sync.Mutex
+	list []*batch
+}
 
-func newBatch(part *partition, now time.Time) *batch {
-	b := batchPool.Get().(*batch)
+// maxFreeBatches bounds the batches kept for reuse, and so their memory.
+const maxFreeBatches = 16
+
+func (f *batchFree) get(part *partition, now time.Time) *batch {
+	f.mu.Lock()
+	var b *batch
+	if n := len(f.list); n > 0 {
+		b = f.list[n-1]
+		f.list = f.list[:n-1]
+	}
+	f.mu.Unlock()
+	if b == nil {
+		b = new(batch)
+	}
 	b.part, b.created = part, now
 	return b
 }
 
-// release returns the batch for reuse, once Kafka answered for it.
-func (b *batch) release() {
+// put takes a batch Kafka answered for.
+func (f *batchFree) put(b *batch) {
 	clear(b.ptrs)
 	clear(b.records)
 	clear(b.files)
@@ -81,7 +100,11 @@ func (b *batch) release() {
 		arena: b.arena[:0], spans: b.spans[:0], runs: b.runs[:0], files: b.files[:0],
 		records: b.records[:0], ptrs: b.ptrs[:0],
 	}
-	batchPool.Put(b)
+	f.mu.Lock()
+	if len(f.list) < maxFreeBatches {
+		f.list = append(f.list, b)
+	}
+	f.mu.Unlock()
 }
 
 // encodedSize bounds the encoded size of a record with this key and value.

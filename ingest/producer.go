@@ -43,6 +43,8 @@ type producer struct {
 	// settled is told of each batch Kafka answered for, after its trackers.
 	settled func(lines int, bytes int64, err error)
 
+	free batchFree
+
 	mu      sync.Mutex
 	topics  map[string]*topic
 	list    []*topic // topics in the order they were first used
@@ -200,7 +202,7 @@ func (p *producer) add(t *topic, fs *fileState, key, value []byte, end int64, si
 	}
 	b := part.open
 	if b == nil {
-		b = newBatch(part, time.Now())
+		b = p.free.get(part, time.Now())
 		part.open = b
 		p.signal() // for the send loop to seal it after Linger
 	}

@@ -302,7 +302,7 @@ func (p *producer) retriable(part *partition, err error) bool {
 func (p *producer) finish(b *batch, err error) {
 	b.settle(err)
 	p.settled(b.lines(), b.bytes, err)
-	b.release()
+	p.free.put(b)
 }
 
 // checkDrained closes drained once closing and every batch is answered.
