@@ -21,7 +21,7 @@ import (
 type Agent struct {
 	conf     Config
 	log      *slog.Logger
-	producer sarama.AsyncProducer
+	producer *producer
 	system   *actor.ActorSystem
 	super    *actor.PID
 	lock     *os.File
@@ -33,13 +33,10 @@ type Agent struct {
 	// readBuffers are shared by the file actors, which copy the lines out,
 	// so that memory follows the reads in progress, not the files followed.
 	readBuffers sync.Pool
-	// quit is closed when file actors must stop handing lines over.
-	quit     chan struct{}
-	answered chan struct{} // closed once the producer's answers are drained
-	stopReq  chan struct{}
-	stopOnce sync.Once
-	done     chan struct{}
-	err      error // set before done is closed
+	stopReq     chan struct{}
+	stopOnce    sync.Once
+	done        chan struct{}
+	err         error // set before done is closed
 
 	linesRead, bytesRead, linesAcked, bytesAcked atomic.Int64
 	linesTooLong, produceErrors, fileErrors      atomic.Int64
@@ -89,14 +86,6 @@ type FileMetrics struct {
 	Lag int64
 }
 
-// lineRef travels with a line through the producer, in its Metadata, to
-// find the line's file and place when Kafka answers.
-type lineRef struct {
-	file     *fileState
-	gen, seq uint64
-	size     int
-}
-
 // Start validates conf, takes the position file's lock, loads it, connects
 // to Kafka (waiting, until ctx ends, while no broker is reachable) and
 // starts following files; it returns once the files present are found. A corrupt position file is reported and moved aside, and every
@@ -115,15 +104,13 @@ func Start(ctx context.Context, conf Config) (*Agent, error) {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	a := &Agent{
-		conf:     conf,
-		log:      conf.Logger.With("component", "tail"),
-		lock:     lock,
-		quit:     make(chan struct{}),
-		answered: make(chan struct{}),
-		stopReq:  make(chan struct{}),
-		done:     make(chan struct{}),
-		files:    make(map[uint64]*fileState),
-		loaded:   make(map[uint64]position),
+		conf:    conf,
+		log:     conf.Logger.With("component", "tail"),
+		lock:    lock,
+		stopReq: make(chan struct{}),
+		done:    make(chan struct{}),
+		files:   make(map[uint64]*fileState),
+		loaded:  make(map[uint64]position),
 	}
 	// A buffer must hold a longest line with its "\r\n", and the newline
 	// before it, or the line would never be seen whole.
@@ -151,7 +138,6 @@ func Start(ctx context.Context, conf Config) (*Agent, error) {
 		lock.Close()
 		return nil, err
 	}
-	go a.answers()
 
 	a.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler) // crashes are logged here, with the file
@@ -161,7 +147,7 @@ func Start(ctx context.Context, conf Config) (*Agent, error) {
 	strategy := actor.NewExponentialBackoffStrategy(10*conf.RestartBackoff, conf.RestartBackoff)
 	a.super, err = a.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &supervisor{a: a} }, actor.WithSupervisor(strategy)), "tail")
 	if err != nil {
-		a.producer.AsyncClose()
+		a.producer.shutdown()
 		lock.Close()
 		return nil, fmt.Errorf("ingest: start supervisor: %w", err)
 	}
@@ -172,15 +158,19 @@ func Start(ctx context.Context, conf Config) (*Agent, error) {
 	return a, nil
 }
 
-// connect makes the producer, waiting with a backoff while no broker is
-// reachable: an agent started before Kafka (or during its outage) waits for
-// it rather than failing.
-func (a *Agent) connect(ctx context.Context) (sarama.AsyncProducer, error) {
+// connect connects to Kafka and makes the producer, waiting with a backoff
+// while no broker is reachable: an agent started before Kafka (or during
+// its outage) waits for it rather than failing.
+func (a *Agent) connect(ctx context.Context) (*producer, error) {
+	sc := saramaConfig(a.conf)
 	backoff := a.conf.RetryBackoff
 	for {
-		p, err := newProducer(a.conf)
-		if !errors.Is(err, sarama.ErrOutOfBrokers) {
-			return p, err
+		client, id, err := dial(a.conf.Brokers, sc, !a.conf.DisableIdempotence)
+		if err == nil {
+			return newProducer(a.conf, client, id, a.settled), nil
+		}
+		if errors.As(err, new(sarama.ConfigurationError)) {
+			return nil, fmt.Errorf("ingest: %w", err)
 		}
 		a.log.Warn("Kafka unreachable; retrying", "brokers", a.conf.Brokers, "after", backoff, "err", err)
 		select {
@@ -192,13 +182,9 @@ func (a *Agent) connect(ctx context.Context) (sarama.AsyncProducer, error) {
 	}
 }
 
-// producerRetries is how often the producer retries a line before
-// reporting it refused.
-const producerRetries = 60
-
-// newProducer makes the producer of conf: acknowledgements and errors are
-// both returned, to move positions and to send refused lines again.
-func newProducer(conf Config) (sarama.AsyncProducer, error) {
+// saramaConfig is the configuration of the Kafka client: conf's settings,
+// then its Sarama hook.
+func saramaConfig(conf Config) *sarama.Config {
 	sc := sarama.NewConfig()
 	sc.ClientID = conf.ClientID
 	if conf.KafkaVersion != "" {
@@ -206,69 +192,43 @@ func newProducer(conf Config) (sarama.AsyncProducer, error) {
 		sc.Version, _ = sarama.ParseKafkaVersion(conf.KafkaVersion)
 	}
 	sc.Producer.RequiredAcks = conf.Acks.sarama()
-	sc.Producer.Idempotent = !conf.DisableIdempotence
-	if sc.Producer.Idempotent {
-		// Sarama keeps order across its retries only with one request in
-		// flight per broker.
-		sc.Net.MaxOpenRequests = 1
-	}
-	sc.Producer.Return.Successes = true
-	sc.Producer.Return.Errors = true
-	sc.Producer.Flush.Bytes = conf.BatchBytes
-	sc.Producer.Flush.Messages = conf.BatchLines
-	sc.Producer.Flush.Frequency = conf.Linger
 	sc.Producer.Compression = conf.Compression
-	// Sarama's own retries keep the lines' order, which sending them again
-	// from the file cannot when later lines got through: let them ride out
-	// a broker outage of minutes. Its retry state is an array of Max+1
-	// entries per partition, so Max must stay modest.
-	sc.Producer.Retry.Max = producerRetries
-	sc.Producer.Retry.BackoffFunc = func(retries, _ int) time.Duration {
-		return min(conf.RetryBackoff<<min(retries, 20), conf.RetryBackoffMax)
-	}
 	if need := conf.MaxLineLength + maxKeyLength + 512; need > sc.Producer.MaxMessageBytes {
 		sc.Producer.MaxMessageBytes = need
 	}
 	if conf.Sarama != nil {
 		conf.Sarama(sc)
 	}
-	p, err := sarama.NewAsyncProducer(conf.Brokers, sc)
-	if err != nil {
-		return nil, fmt.Errorf("ingest: Kafka producer for brokers %v: %w", conf.Brokers, err)
-	}
-	return p, nil
+	return sc
 }
 
-// answers moves each file's acknowledged offset as Kafka answers, until the
-// producer is closed.
-func (a *Agent) answers() {
-	defer close(a.answered)
-	succ, errs := a.producer.Successes(), a.producer.Errors()
-	for succ != nil || errs != nil {
-		select {
-		case m, ok := <-succ:
-			if !ok {
-				succ = nil
-				continue
-			}
-			ref := m.Metadata.(lineRef)
-			a.buffered.Add(-int64(ref.size))
-			ref.file.tracker.ack(ref.gen, ref.seq)
-			a.linesAcked.Add(1)
-			a.bytesAcked.Add(int64(ref.size))
-		case pe, ok := <-errs:
-			if !ok {
-				errs = nil
-				continue
-			}
-			ref := pe.Msg.Metadata.(lineRef)
-			a.buffered.Add(-int64(ref.size))
-			a.produceErrors.Add(1)
-			// The file's actor reports it, once per refusal rather than
-			// once per line.
-			ref.file.tracker.fail(ref.gen, fmt.Errorf("produce to topic %s: %w", pe.Msg.Topic, pe.Err))
+// dial connects a client to brokers and, for an idempotent producer, gets
+// its producer id.
+func dial(brokers []string, sc *sarama.Config, idempotent bool) (sarama.Client, producerID, error) {
+	client, err := sarama.NewClient(brokers, sc)
+	if err != nil {
+		return nil, producerID{}, fmt.Errorf("client for Kafka brokers %v: %w", brokers, err)
+	}
+	id := producerID{id: -1, epoch: -1}
+	if idempotent {
+		if id, err = initProducerID(client); err != nil {
+			client.Close()
+			return nil, producerID{}, err
 		}
 	}
+	return client, id, nil
+}
+
+// settled counts the lines of a batch Kafka answered for, and frees their
+// room in the buffer.
+func (a *Agent) settled(lines int, bytes int64, err error) {
+	a.buffered.Add(-bytes)
+	if err != nil {
+		a.produceErrors.Add(int64(lines))
+		return
+	}
+	a.linesAcked.Add(int64(lines))
+	a.bytesAcked.Add(bytes)
 }
 
 // bufferRoom tells whether lines may be read, reporting when the buffer of
@@ -318,8 +278,20 @@ func (a *Agent) run(ctx context.Context) {
 
 // stopActors stops every file actor; no line is handed over after it.
 func (a *Agent) stopActors() {
-	close(a.quit)
 	_ = a.system.Root.StopFuture(a.super).Wait()
+}
+
+// flush sends every line handed over and waits up to ShutdownTimeout for
+// Kafka's answers; it tells whether all came.
+func (a *Agent) flush() bool {
+	a.producer.close()
+	defer a.producer.shutdown()
+	select {
+	case <-a.producer.drained:
+		return true
+	case <-time.After(a.conf.ShutdownTimeout):
+		return false
+	}
 }
 
 // abandon stops as a crash would, but within the process: actors stop
@@ -328,11 +300,7 @@ func (a *Agent) stopActors() {
 // run in this process sends its lines after them.
 func (a *Agent) abandon() {
 	a.stopActors()
-	a.producer.AsyncClose()
-	select {
-	case <-a.answered:
-	case <-time.After(a.conf.ShutdownTimeout):
-	}
+	a.flush()
 	a.closeFiles()
 	a.lock.Close()
 	a.system.Shutdown()
@@ -342,10 +310,7 @@ func (a *Agent) abandon() {
 // for the lines in flight, and saves the positions they reached.
 func (a *Agent) shutdown() error {
 	a.stopActors()
-	a.producer.AsyncClose()
-	select {
-	case <-a.answered:
-	case <-time.After(a.conf.ShutdownTimeout):
+	if !a.flush() {
 		a.log.Warn("Kafka did not acknowledge every line in time; the next run sends them again",
 			"timeout", a.conf.ShutdownTimeout, "buffered_bytes", a.buffered.Load())
 	}

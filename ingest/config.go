@@ -51,10 +51,12 @@ type Config struct {
 	// files are checked for growth (default DefaultPollInterval).
 	PollInterval time.Duration
 
-	// BatchBytes and BatchLines make the producer send a batch once it
-	// holds that many bytes or lines (defaults DefaultBatchBytes,
-	// DefaultBatchLines); Linger is the longest a line waits for its batch
-	// to fill (default DefaultLinger).
+	// BatchBytes and BatchLines make the producer send a partition's batch
+	// once it holds that many bytes (of encoded records, and never more
+	// than the client's Producer.MaxMessageBytes) or lines (defaults
+	// DefaultBatchBytes, DefaultBatchLines); Linger is the longest a line
+	// waits for its batch to fill (default DefaultLinger). A line's record
+	// carries its batch's time.
 	BatchBytes int
 	BatchLines int
 	Linger     time.Duration
@@ -63,17 +65,25 @@ type Config struct {
 	Acks Acks
 	// DisableIdempotence turns off the idempotent producer, which is on by
 	// default so that the producer's own retries neither duplicate nor
-	// reorder lines.
+	// reorder lines. Without it a partition has one batch in flight at a
+	// time, so that retries keep the order, but may duplicate lines.
 	DisableIdempotence bool
-	// Compression compresses batches (default none).
+	// Compression compresses batches (default none); the level is the
+	// client's Producer.CompressionLevel (see Sarama).
 	Compression sarama.CompressionCodec
 	// KafkaVersion is the protocol version to speak, such as "3.6.0"
-	// (default sarama.DefaultVersion).
+	// (default sarama.DefaultVersion); at least 0.11, which brought the
+	// record batches the producer sends.
 	KafkaVersion string
 	// ClientID names the producer to the brokers (default DefaultClientID).
 	ClientID string
-	// Sarama, if set, adjusts the producer's configuration last, for what
-	// Config does not cover (TLS, SASL, timeouts).
+	// Sarama, if set, adjusts the Kafka client's configuration last, for
+	// what Config does not cover (TLS, SASL, timeouts, metadata refresh).
+	// Of its Producer settings the producer uses Timeout (how long brokers
+	// wait for replicas), MaxMessageBytes, CompressionLevel and
+	// Transaction.Timeout, and of Net, MaxOpenRequests (requests in flight
+	// per broker); Acks, idempotence, compression, batching and retries
+	// come from Config.
 	Sarama func(*sarama.Config)
 
 	// MaxBufferedBytes bounds the bytes of lines read but not yet
@@ -89,11 +99,13 @@ type Config struct {
 	// been read to its end and did not grow for this long (default
 	// DefaultIdleTimeout).
 	IdleTimeout time.Duration
-	// RetryBackoff is the first wait before the producer retries lines
-	// Kafka refused or could not take; the wait doubles on each failure up
-	// to RetryBackoffMax (defaults DefaultRetryBackoff,
-	// DefaultRetryBackoffMax). Lines still refused after many retries are
-	// read from the file and sent again, after the same backoff.
+	// RetryBackoff is the first wait before the producer sends a batch
+	// again that Kafka could not take (no leader, a broker unreachable, a
+	// timeout); the wait doubles on each failure up to RetryBackoffMax
+	// (defaults DefaultRetryBackoff, DefaultRetryBackoffMax), and such
+	// batches are retried until Kafka takes them. Lines of a batch Kafka
+	// refused for good are read from the file and sent again, after the
+	// same backoff.
 	RetryBackoff    time.Duration
 	RetryBackoffMax time.Duration
 	// RestartBackoff is the first wait before a crashed file actor is
@@ -173,7 +185,7 @@ var (
 	// idempotent producer is on.
 	ErrIdempotenceNeedsAcksAll = errors.New("the idempotent producer needs acks=all")
 	// ErrBadSetting means a size or duration is negative, or the Kafka
-	// version is not one sarama knows.
+	// version is not one sarama knows or is older than 0.11.
 	ErrBadSetting = errors.New("bad setting")
 )
 
@@ -220,7 +232,8 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.KafkaVersion != "" {
-		if _, err := sarama.ParseKafkaVersion(c.KafkaVersion); err != nil {
+		// Record batches, which the producer sends, came with Kafka 0.11.
+		if v, err := sarama.ParseKafkaVersion(c.KafkaVersion); err != nil || !v.IsAtLeast(sarama.V0_11_0_0) {
 			return c, fmt.Errorf("ingest: KafkaVersion %q: %w", c.KafkaVersion, ErrBadSetting)
 		}
 	}

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
@@ -34,11 +32,13 @@ type fileState struct {
 
 	// The rest belongs to the file's actor.
 	file       *os.File
-	closed     bool // read to its end and closed for good: awaiting its stop
+	dest       *topic // the producer's topic, looked up on the first read
+	closed     bool   // read to its end and closed for good: awaiting its stop
 	scanner    lineScanner
 	started    bool   // an actor ran before: a new one is a restart
 	loop       uint64 // the current read loop; older readMore messages are stale
 	openErr    string // the last open error reported, so each is reported once
+	topicErr   string // the same for looking the topic up
 	failedAt   time.Time
 	backoff    time.Duration
 	lastGrowth time.Time
@@ -75,7 +75,8 @@ type fileActor struct {
 	a       *Agent
 	fs      *fileState
 	prevEnd int64 // the end of the previous line, during a scan
-	halted  bool  // the agent is stopping: hand nothing more over
+	// Lines and bytes handed over during a scan, counted once per scan.
+	lines, bytes int64
 }
 
 func (f *fileActor) Receive(c actor.Context) {
@@ -163,6 +164,9 @@ func (f *fileActor) read(c actor.Context) time.Duration {
 	if !a.bufferRoom() {
 		return retrySoon
 	}
+	if fs.dest == nil && !f.lookUpTopic() {
+		return a.conf.RetryBackoff
+	}
 	if a.conf.beforeRead != nil {
 		a.conf.beforeRead(fs.path())
 	}
@@ -213,10 +217,11 @@ func (f *fileActor) read(c actor.Context) time.Duration {
 		fs.lastGrowth = time.Now()
 		f.prevEnd = off
 		next = fs.scanner.scan(data, off, f.send, f.tooLong)
-		if f.halted {
-			return atPoll
-		}
 		fs.readOff.Store(next)
+		a.buffered.Add(f.bytes)
+		a.linesRead.Add(f.lines)
+		a.bytesRead.Add(f.bytes)
+		f.lines, f.bytes = 0, 0
 	}
 	if next > off {
 		return 0
@@ -295,33 +300,34 @@ func (fs *fileState) adopt(a *Agent, file *os.File) {
 	fs.lastGrowth = time.Now()
 }
 
-// send hands a whole line to the producer; it blocks while the producer
-// does not take it, unless the agent stops.
-func (f *fileActor) send(content []byte, end int64) {
-	if f.halted {
-		return
-	}
+// lookUpTopic finds the producer's topic of the file, reporting a failure
+// once until it succeeds.
+func (f *fileActor) lookUpTopic() bool {
 	fs, a := f.fs, f.a
+	t, err := a.producer.topic(fs.topic)
+	if err != nil {
+		if msg := err.Error(); msg != fs.topicErr {
+			fs.topicErr = msg
+			a.log.Error("cannot look the topic up in Kafka; retrying", "path", fs.path(), "topic", fs.topic, "err", err)
+		}
+		return false
+	}
+	fs.dest, fs.topicErr = t, ""
+	return true
+}
+
+// send hands a whole line to the producer, which copies it.
+func (f *fileActor) send(content []byte, end int64) {
+	fs := f.fs
 	size := int(end - f.prevEnd)
 	f.prevEnd = end
-	msg := &sarama.ProducerMessage{Topic: fs.topic, Value: sarama.ByteEncoder(bytes.Clone(content))}
+	var key []byte
 	if fs.keyField != "" {
-		if k := jsonKey(content, fs.keyField); k != nil {
-			msg.Key = sarama.ByteEncoder(k)
-		}
+		key = jsonKey(content, fs.keyField)
 	}
-	gen, seq := fs.tracker.sent(end)
-	msg.Metadata = lineRef{file: fs, gen: gen, seq: seq, size: size}
-	a.buffered.Add(int64(size))
-	select {
-	case a.producer.Input() <- msg:
-		a.linesRead.Add(1)
-		a.bytesRead.Add(int64(size))
-	case <-a.quit:
-		a.buffered.Add(-int64(size))
-		fs.tracker.unsent()
-		f.halted = true
-	}
+	f.a.producer.add(fs.dest, fs, key, content, end, size)
+	f.lines++
+	f.bytes += int64(size)
 }
 
 // tooLong reports and skips an over-long line.

@@ -47,8 +47,13 @@ func startKafka(t *testing.T, topic string, partitions int32) *testinfra.Kafka {
 // testConfig follows dir/*.log into topic, keyed by the lines' "f" field,
 // with fast polling and saving.
 func testConfig(t *testing.T, k *testinfra.Kafka, topic, dir string) Config {
+	return testConfigFor(t, k.Brokers(), topic, dir)
+}
+
+// testConfigFor is testConfig for any brokers.
+func testConfigFor(t *testing.T, brokers []string, topic, dir string) Config {
 	return Config{
-		Brokers:          k.Brokers(),
+		Brokers:          brokers,
 		Groups:           []FileGroup{{Topic: topic, Globs: []string{dir + "/*.log"}, KeyField: "f"}},
 		Positions:        dir + "/state/positions.json",
 		PollInterval:     20 * time.Millisecond,
@@ -91,7 +96,13 @@ type collector struct {
 
 func collect(t *testing.T, k *testinfra.Kafka, topic string) *collector {
 	t.Helper()
-	c, err := sarama.NewConsumer(k.Brokers(), sarama.NewConfig())
+	return collectFrom(t, k.Brokers(), topic)
+}
+
+// collectFrom is collect from any brokers.
+func collectFrom(t *testing.T, brokers []string, topic string) *collector {
+	t.Helper()
+	c, err := sarama.NewConsumer(brokers, sarama.NewConfig())
 	if err != nil {
 		t.Fatalf("consumer: %v", err)
 	}

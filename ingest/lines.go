@@ -70,9 +70,9 @@ const maxKeyLength = 1 << 10
 // string as is, anything else as its JSON text. It returns nil when the line
 // is not a JSON object, lacks the field, or the value is null or over
 // maxKeyLength.
-// It walks the line by hand rather than with encoding/json, which costs
-// more than the rest of shipping a line; what follows the field is not
-// checked.
+// The key is valid as long as line is (the producer copies it). It walks
+// the line by hand rather than with encoding/json, which costs more than
+// the rest of shipping a line; what follows the field is not checked.
 func jsonKey(line []byte, field string) []byte {
 	i := skipSpace(line, 0)
 	if i == len(line) || line[i] != '{' {
@@ -107,13 +107,14 @@ func jsonKey(line []byte, field string) []byte {
 }
 
 // keyOf makes a record key of a JSON value: strings unquoted, null none.
+// The key is a part of value unless the string has escapes.
 func keyOf(value []byte) []byte {
 	var key []byte
 	switch {
 	case string(value) == "null":
 		return nil
 	case value[0] == '"' && bytes.IndexByte(value, '\\') < 0:
-		key = bytes.Clone(value[1 : len(value)-1])
+		key = value[1 : len(value)-1]
 	case value[0] == '"':
 		var s string
 		if json.Unmarshal(value, &s) != nil {
@@ -121,7 +122,7 @@ func keyOf(value []byte) []byte {
 		}
 		key = []byte(s)
 	default:
-		key = bytes.Clone(value)
+		key = value
 	}
 	if len(key) > maxKeyLength {
 		return nil

@@ -14,15 +14,18 @@ import "sync"
 // older generations still release their buffer space but no longer move the
 // offset, since those lines are sent again.
 type tracker struct {
-	mu          sync.Mutex
-	gen         uint64
-	pending     []pendingLine // in send order; pending[:head] are acknowledged
-	head        int
-	first       uint64 // sequence number of pending[0]
-	nextSeq     uint64
-	acked       int64 // every line ending at or before it is acknowledged
-	outstanding int   // lines of any generation sent and not yet answered
-	failure     error // first produce error of this generation
+	mu  sync.Mutex
+	gen uint64
+	// pending is a ring of the lines in flight, in send order, from head;
+	// n of them. It grows (by doubling) to the most lines ever in flight
+	// and is never copied otherwise: a line costs one slot, not a share of
+	// a growing slice.
+	pending     []pendingLine
+	head, n     int
+	first       uint64 // sequence number of the line at head
+	acked       int64  // every line ending at or before it is acknowledged
+	outstanding int    // lines of any generation sent and not yet answered
+	failure     error  // first produce error of this generation
 }
 
 type pendingLine struct {
@@ -33,7 +36,21 @@ type pendingLine struct {
 // newTracker starts at offset, the acknowledged offset loaded from the
 // position file (or 0).
 func newTracker(offset int64) *tracker {
-	return &tracker{acked: offset}
+	return &tracker{acked: offset, pending: make([]pendingLine, 64)}
+}
+
+// push appends a line to the ring and returns its sequence number. Under
+// t.mu.
+func (t *tracker) push(l pendingLine) uint64 {
+	if t.n == len(t.pending) {
+		grown := make([]pendingLine, 2*len(t.pending))
+		k := copy(grown, t.pending[t.head:])
+		copy(grown[k:], t.pending[:t.head])
+		t.pending, t.head = grown, 0
+	}
+	t.pending[(t.head+t.n)&(len(t.pending)-1)] = l
+	t.n++
+	return t.first + uint64(t.n-1)
 }
 
 // sent registers a line ending at end and returns its generation and
@@ -41,15 +58,8 @@ func newTracker(offset int64) *tracker {
 func (t *tracker) sent(end int64) (gen, seq uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.head == len(t.pending) {
-		t.pending, t.head = t.pending[:0], 0
-		t.first = t.nextSeq
-	}
-	t.pending = append(t.pending, pendingLine{end: end})
 	t.outstanding++
-	seq = t.nextSeq
-	t.nextSeq++
-	return t.gen, seq
+	return t.gen, t.push(pendingLine{end: end})
 }
 
 // skipped registers an over-long line ending at end, which is not sent but
@@ -58,53 +68,42 @@ func (t *tracker) sent(end int64) (gen, seq uint64) {
 func (t *tracker) skipped(end int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.head == len(t.pending) {
+	if t.n == 0 {
 		t.acked = end
 		return
 	}
-	t.pending = append(t.pending, pendingLine{end: end, done: true})
-	t.nextSeq++
+	t.push(pendingLine{end: end, done: true})
 }
 
-// unsent takes back the last line registered by sent, which could not be
-// handed to the producer.
-func (t *tracker) unsent() {
+// ack records Kafka's acknowledgement of lines of generation gen: the runs
+// of sequence numbers of one batch, lines in all.
+func (t *tracker) ack(gen uint64, lines int, runs []seqRun) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.pending = t.pending[:len(t.pending)-1]
-	t.nextSeq--
-	t.outstanding--
-}
-
-// ack records Kafka's acknowledgement of a line.
-func (t *tracker) ack(gen, seq uint64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.outstanding--
+	t.outstanding -= lines
 	if gen != t.gen {
 		return
 	}
-	t.pending[seq-t.first].done = true
-	for t.head < len(t.pending) && t.pending[t.head].done {
-		t.acked = t.pending[t.head].end
-		t.head++
+	mask := len(t.pending) - 1
+	for _, r := range runs {
+		for seq := r.from; seq < r.to; seq++ {
+			t.pending[(t.head+int(seq-t.first))&mask].done = true
+		}
 	}
-	// Compact once the popped prefix dominates, so memory follows the lines
-	// in flight rather than all lines ever sent.
-	if t.head > 1024 && t.head > len(t.pending)/2 {
-		n := copy(t.pending, t.pending[t.head:])
-		t.pending = t.pending[:n]
-		t.first += uint64(t.head)
-		t.head = 0
+	for t.n > 0 && t.pending[t.head].done {
+		t.acked = t.pending[t.head].end
+		t.head = (t.head + 1) & mask
+		t.n--
+		t.first++
 	}
 }
 
-// fail records that Kafka refused a line for good (after the producer's own
-// retries). The file's actor rewinds once every line in flight is answered.
-func (t *tracker) fail(gen uint64, err error) {
+// fail records that Kafka refused lines of generation gen for good. The
+// file's actor rewinds once every line in flight is answered.
+func (t *tracker) fail(gen uint64, lines int, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.outstanding--
+	t.outstanding -= lines
 	if gen == t.gen && t.failure == nil {
 		t.failure = err
 	}
@@ -132,8 +131,8 @@ func (t *tracker) rewind(to int64) int64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.gen++
-	t.pending, t.head = t.pending[:0], 0
-	t.first = t.nextSeq
+	t.first += uint64(t.n)
+	t.head, t.n = 0, 0
 	t.failure = nil
 	if to >= 0 {
 		t.acked = to

@@ -13,6 +13,9 @@ import (
 	"time"
 )
 
+// ackOne acknowledges one line.
+func ackOne(tr *tracker, gen, seq uint64) { tr.ack(gen, 1, []seqRun{{seq, seq + 1}}) }
+
 func TestTrackerAdvancesOverTheAcknowledgedPrefix(t *testing.T) {
 	tr := newTracker(100)
 	_, s1 := tr.sent(110)
@@ -22,15 +25,15 @@ func TestTrackerAdvancesOverTheAcknowledgedPrefix(t *testing.T) {
 	if off := tr.offset(); off != 100 {
 		t.Fatalf("offset %d before any ack, want 100", off)
 	}
-	tr.ack(g, s2)
+	ackOne(tr, g, s2)
 	if off := tr.offset(); off != 100 {
 		t.Fatalf("offset %d with the first line unacknowledged, want 100", off)
 	}
-	tr.ack(g, s1)
+	ackOne(tr, g, s1)
 	if off := tr.offset(); off != 130 {
 		t.Fatalf("offset %d, want 130: past both lines and the skipped one", off)
 	}
-	tr.ack(g, s3)
+	ackOne(tr, g, s3)
 	acked, outstanding, failure := tr.state()
 	if acked != 140 || outstanding != 0 || failure != nil {
 		t.Fatalf("state %d, %d, %v; want 140, 0, nil", acked, outstanding, failure)
@@ -46,35 +49,31 @@ func TestTrackerRewindIgnoresOlderGenerations(t *testing.T) {
 	g1, s1 := tr.sent(10)
 	tr.sent(20)
 	_, s3 := tr.sent(30)
-	tr.ack(g1, s1)
-	tr.fail(g1, errors.New("refused")) // the answer for s2
+	ackOne(tr, g1, s1)
+	tr.fail(g1, 1, errors.New("refused")) // the answer for s2
 	if _, outstanding, failure := tr.state(); outstanding != 1 || failure == nil {
 		t.Fatalf("after a failure: %d outstanding, failure %v", outstanding, failure)
 	}
 	if from := tr.rewind(-1); from != 10 {
 		t.Fatalf("rewind to %d, want the acknowledged 10", from)
 	}
-	tr.ack(g1, s3) // an answer for the old generation
+	ackOne(tr, g1, s3) // an answer for the old generation
 	g2, s4 := tr.sent(20)
 	if g2 == g1 {
 		t.Fatal("rewind kept the generation")
 	}
-	tr.ack(g2, s4)
+	ackOne(tr, g2, s4)
 	if acked, outstanding, failure := tr.state(); acked != 20 || outstanding != 0 || failure != nil {
 		t.Fatalf("state %d, %d, %v; want 20, 0, nil", acked, outstanding, failure)
 	}
 	if from := tr.rewind(0); from != 0 || tr.offset() != 0 {
 		t.Fatalf("a rewind after truncation goes to %d, want 0", from)
 	}
-	_, s5 := tr.sent(5)
-	tr.unsent()
-	if _, s6 := tr.sent(5); s6 != s5 {
-		t.Fatalf("unsent did not take the sequence number back: %d then %d", s5, s6)
-	}
 }
 
 // Many lines acknowledged in a random order: the offset is always the end
-// of the longest acknowledged prefix, and memory is compacted.
+// of the longest acknowledged prefix, and the ring of lines in flight wraps
+// around rather than growing with every line sent.
 func TestTrackerManyLinesOutOfOrder(t *testing.T) {
 	tr := newTracker(0)
 	const n = 5000
@@ -87,19 +86,27 @@ func TestTrackerManyLinesOutOfOrder(t *testing.T) {
 	}
 	// Acknowledge odd ones first, then even ones.
 	for i := 1; i < n; i += 2 {
-		tr.ack(gen, seqs[i])
+		ackOne(tr, gen, seqs[i])
 	}
 	if off := tr.offset(); off != 0 {
 		t.Fatalf("offset %d with line 0 unacknowledged", off)
 	}
 	for i := 0; i < n; i += 2 {
-		tr.ack(gen, seqs[i])
+		ackOne(tr, gen, seqs[i])
 		if want := int64(min(i+2, n)) * 10; tr.offset() != want {
 			t.Fatalf("after line %d: offset %d, want %d", i, tr.offset(), want)
 		}
 	}
-	if len(tr.pending) > 1024 {
-		t.Fatalf("%d pending entries kept after all were acknowledged", len(tr.pending))
+	if tr.n != 0 {
+		t.Fatalf("%d lines pending after all were acknowledged", tr.n)
+	}
+	size := len(tr.pending)
+	for round := range 10 {
+		g, s := tr.sent(int64(n+round+1) * 10)
+		ackOne(tr, g, s)
+	}
+	if len(tr.pending) != size || tr.offset() != int64(n+10)*10 {
+		t.Fatalf("ring of %d slots (was %d), offset %d after 10 more lines one at a time", len(tr.pending), size, tr.offset())
 	}
 }
 

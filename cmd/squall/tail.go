@@ -71,7 +71,7 @@ func newTailCommand() *cobra.Command {
 	f.IntVar(&conf.BatchBytes, "batch-bytes", ingest.DefaultBatchBytes, "send a batch once it holds this many bytes")
 	f.DurationVar(&conf.Linger, "linger", ingest.DefaultLinger, "longest a line waits for its batch to fill")
 	f.StringVar(&acks, "acks", "all", "acknowledgement awaited: all, leader (needs --no-idempotence) or none (ditto)")
-	f.BoolVar(&conf.DisableIdempotence, "no-idempotence", false, "turn off the idempotent producer (retries may then duplicate or reorder lines)")
+	f.BoolVar(&conf.DisableIdempotence, "no-idempotence", false, "turn off the idempotent producer (retries may then duplicate lines)")
 	f.IntVar(&conf.MaxLineLength, "max-line-length", ingest.DefaultMaxLineLength, "longest line produced, in bytes; longer ones are reported and skipped")
 	f.DurationVar(&conf.PollInterval, "poll-interval", ingest.DefaultPollInterval, "how often files are globbed and checked for growth")
 	f.IntVar(&conf.MaxBufferedBytes, "max-buffered-bytes", ingest.DefaultMaxBufferedBytes, "bytes of lines awaiting Kafka before reading waits")

@@ -30,8 +30,10 @@ const (
 // 200 MB to a kfake broker, from its start until Kafka acknowledged the last
 // line, against kcat shipping the same file (one line a record) to the same
 // broker. A plain loop feeding the same lines to a sarama AsyncProducer
-// configured like the agent's shows how much of the gap is sarama's. The
-// workload is fixed, so the duration flag does not apply.
+// with the agent's batching settings shows what the agent would manage on
+// sarama's AsyncProducer, which it no longer uses (it batches itself on
+// sarama's protocol layer). The workload is fixed, so the duration flag
+// does not apply.
 func tailSuite(time.Duration) ([]result, error) {
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
