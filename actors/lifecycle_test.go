@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -221,6 +222,56 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	}
 	if sink.QueueDepth != 0 {
 		t.Errorf("sink queue depth %d after draining", sink.QueueDepth)
+	}
+
+	// Read in two halves (as from two nodes) and merged, the sums are the same.
+	var first, second []ComponentMetrics
+	for _, c := range lt.Metrics() {
+		half := len(c.Tasks) / 2
+		a, b := c, c
+		a.Tasks, b.Tasks = c.Tasks[:half], c.Tasks[half:]
+		first, second = append(first, a), append(second, b)
+	}
+	for _, c := range MergeComponents(first, second) {
+		want, _ := lt.Component(c.Component)
+		if c.Emitted != want.Emitted || c.Executed != want.Executed || c.Acked != want.Acked || len(c.Tasks) != len(want.Tasks) || c.Spout != want.Spout {
+			t.Errorf("merged %s: %+v, want %+v", c.Component, c.TaskMetrics, want.TaskMetrics)
+		}
+	}
+
+	// Prometheus sees the same counts, per task, spout-only series on spouts only.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewPrometheusCollector(func() map[string]*LocalTopology { return map[string]*LocalTopology{"metrics-test": lt} }))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["topology"] != "metrics-test" {
+				t.Fatalf("%s: labels %v", f.GetName(), labels)
+			}
+			v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			sums[f.GetName()+"/"+labels["component"]] += v
+		}
+	}
+	for key, want := range map[string]float64{
+		"squall_tuples_executed_total/sink": 4 * n, "squall_tuples_acked_total/spout": n, "squall_tuples_emitted_total/double": 2 * n,
+	} {
+		if sums[key] != want {
+			t.Errorf("Prometheus %s = %v, want %v", key, sums[key], want)
+		}
+	}
+	if _, ok := sums["squall_spout_pending/sink"]; ok {
+		t.Error("a bolt exports squall_spout_pending")
+	}
+	if _, ok := sums["squall_spout_pending/spout"]; !ok {
+		t.Error("the spout does not export squall_spout_pending")
 	}
 }
 

@@ -143,3 +143,27 @@ func sumComponent(c *ComponentMetrics) {
 		c.CompleteLatency = time.Duration(completeNanos / float64(c.Acked))
 	}
 }
+
+// MergeComponents merges the metrics of one topology's components read in
+// several places (each node of a cluster runs some of a component's tasks)
+// into one ComponentMetrics per component, in the order first seen.
+func MergeComponents(parts ...[]ComponentMetrics) []ComponentMetrics {
+	var out []ComponentMetrics
+	index := make(map[string]int)
+	for _, part := range parts {
+		for _, c := range part {
+			i, ok := index[c.Component]
+			if !ok {
+				i = len(out)
+				index[c.Component] = i
+				out = append(out, ComponentMetrics{Component: c.Component, Spout: c.Spout})
+			}
+			out[i].Tasks = append(out[i].Tasks, c.Tasks...)
+		}
+	}
+	for i := range out {
+		out[i].TaskMetrics.Component = out[i].Component
+		sumComponent(&out[i])
+	}
+	return out
+}

@@ -37,6 +37,7 @@ func (l layout) leaderCandidate() string { return path.Join(l.leader(), "n_") }
 type NodeInfo struct {
 	ID      string    `json:"id"`
 	Addr    string    `json:"addr"`
+	Metrics string    `json:"metrics,omitempty"` // the metrics server's address
 	Slots   int       `json:"slots"`
 	Started time.Time `json:"started"`
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path"
 	"sort"
 	"strings"
@@ -25,6 +26,10 @@ type NodeOptions struct {
 	ID string
 	// Listen is the transport address, host:port (port 0: a free port).
 	Listen string
+	// MetricsAddr is where the node serves its metrics over HTTP: /metrics
+	// for Prometheus, /api/metrics for squall ui, which finds it in the
+	// node's ZooKeeper entry. Default: Listen's host, a free port.
+	MetricsAddr string
 	// Slots is how many topologies the node runs at most. Default 4.
 	Slots int
 	// TLS secures the transport between nodes.
@@ -41,6 +46,7 @@ type Node struct {
 	opts      NodeOptions
 	zk        *zkClient
 	transport *Transport
+	metrics   *metricsServer
 	log       *slog.Logger
 	changed   chan struct{}
 	queries   chan func() // run on the loop goroutine
@@ -103,13 +109,23 @@ func StartNode(opts NodeOptions) (*Node, error) {
 		running:  map[string]*share{},
 		killSeen: map[string]time.Time{},
 	}
+	if opts.MetricsAddr == "" {
+		host, _, _ := net.SplitHostPort(t.Addr)
+		opts.MetricsAddr = net.JoinHostPort(host, "0")
+	}
+	if n.metrics, err = startMetrics(opts.MetricsAddr, n); err != nil {
+		c.close()
+		t.Stop()
+		return nil, err
+	}
 	if err := n.register(); err != nil {
+		n.metrics.stop()
 		c.close()
 		t.Stop()
 		return nil, err
 	}
 	go n.loop()
-	n.log.Info("node started", "addr", t.Addr, "slots", opts.Slots)
+	n.log.Info("node started", "addr", t.Addr, "metrics", n.metrics.addr, "slots", opts.Slots)
 	return n, nil
 }
 
@@ -118,6 +134,9 @@ func (n *Node) ID() string { return n.opts.ID }
 
 // Addr returns the node's transport address.
 func (n *Node) Addr() string { return n.transport.Addr }
+
+// MetricsAddr returns the address of the node's metrics server.
+func (n *Node) MetricsAddr() string { return n.metrics.addr }
 
 // IsLeader reports whether the node currently leads.
 func (n *Node) IsLeader() bool {
@@ -141,7 +160,7 @@ func (n *Node) Stop() {
 // Done is closed when the node has stopped.
 func (n *Node) Done() <-chan struct{} { return n.done }
 
-// Running returns the local shares of topologies, for metrics.
+// Running returns the local shares of topologies, by name.
 func (n *Node) Running() map[string]*actors.LocalTopology {
 	ch := make(chan map[string]*actors.LocalTopology, 1)
 	select {
@@ -183,13 +202,14 @@ func (n *Node) shutdown() {
 	}
 	n.zk.close()
 	n.transport.Stop()
+	n.metrics.stop()
 	n.log.Info("node stopped")
 }
 
 // register creates the node's ephemeral znode and its election candidate,
 // again after a session expired and took them.
 func (n *Node) register() error {
-	info := NodeInfo{ID: n.opts.ID, Addr: n.transport.Addr, Slots: n.opts.Slots, Started: time.Now().UTC()}
+	info := NodeInfo{ID: n.opts.ID, Addr: n.transport.Addr, Metrics: n.metrics.addr, Slots: n.opts.Slots, Started: time.Now().UTC()}
 	p := n.zk.l.node(n.opts.ID)
 	if ok, _, err := n.zk.conn.Exists(p); err != nil {
 		return fmt.Errorf("register node %s: %w", n.opts.ID, err)

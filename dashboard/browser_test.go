@@ -196,7 +196,7 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 	}
 	// httptest binds 127.0.0.1 on a free port. Every is short so an update in
 	// Redis reaches the page quickly.
-	srv := httptest.NewServer(New(Options{Redis: rc, Metrics: metrics, Topology: "orders",
+	srv := httptest.NewServer(New(Options{Redis: rc, Topologies: InProcess("orders", metrics),
 		Every: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}).Handler())
 	defer srv.Close()
 
@@ -269,10 +269,12 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 	if err := chromedp.Do(bctx, chromedp.Navigate(srv.URL+"/topology")); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, bctx, "name", "orders")
+	waitFor(t, bctx, "the topology's panel",
+		`() => [...document.querySelectorAll("#topologies h2")].some((h) => h.textContent === "orders")`,
+		`() => document.getElementById("topologies").innerText`)
 	waitFor(t, bctx, "the component rows",
-		`(...ids) => ids.every((id) => [...document.querySelectorAll("#components tbody tr td:first-child")].some((td) => td.textContent === id))`,
-		`() => document.getElementById("components").tBodies[0].innerText`, "kafka-orders", "aggregate-redis")
+		`(...ids) => ids.every((id) => [...document.querySelectorAll("#topologies tbody tr td:first-child")].some((td) => td.textContent === id))`,
+		`() => document.getElementById("topologies").innerText`, "kafka-orders", "aggregate-redis")
 
 	problems.check(t)
 }

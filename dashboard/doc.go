@@ -8,6 +8,6 @@
 //	/                      the orders page
 //	/topology              the topology page
 //	/api/orders/summary    the order figures (JSON)
-//	/api/topology          per-component metrics (JSON)
+//	/api/topologies        per-component metrics of each topology (JSON)
 //	/api/events            both, pushed every second (server-sent events)
 package dashboard

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
-	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/examples/orders"
 )
 
@@ -29,11 +28,10 @@ type Options struct {
 	Redis goredis.UniversalClient
 	// Keys is the Redis key layout. Default prefix orders.DefaultPrefix.
 	Keys orders.Keys
-	// Metrics returns the running topology's metrics. Nil: the topology
-	// page says no topology runs in this process.
-	Metrics func() []actors.ComponentMetrics
-	// Topology names the topology on the topology page.
-	Topology string
+	// Topologies returns the topologies the topology page shows, with
+	// their metrics: the one running in this process (squall demo), or a
+	// cluster's (squall ui). Nil: the page says no topology runs.
+	Topologies func(ctx context.Context) ([]Topology, error)
 	// Every is how often /api/events pushes. Default 1s.
 	Every time.Duration
 	// Logger receives errors. Default slog.Default().
@@ -72,7 +70,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /{$}", s.page("index.html"))
 	s.mux.HandleFunc("GET /topology", s.page("topology.html"))
 	s.mux.HandleFunc("GET /api/orders/summary", s.serveSummary)
-	s.mux.HandleFunc("GET /api/topology", s.serveTopology)
+	s.mux.HandleFunc("GET /api/topologies", s.serveTopologies)
 	s.mux.HandleFunc("GET /api/events", s.serveEvents)
 	return s
 }
@@ -124,11 +122,11 @@ func (s *Server) serveSummary(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, sum)
 }
 
-func (s *Server) serveTopology(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.topology())
+func (s *Server) serveTopologies(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.topologies(r.Context()))
 }
 
-// serveEvents pushes the summary and the topology every Options.Every as
+// serveEvents pushes the summary and the topologies every Options.Every as
 // server-sent events, until the client goes away.
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	flusher, ok := w.(http.Flusher)
@@ -148,7 +146,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		for _, ev := range []struct {
 			name string
 			v    any
-		}{{"summary", sum}, {"topology", s.topology()}} {
+		}{{"summary", sum}, {"topologies", s.topologies(r.Context())}} {
 			b, _ := json.Marshal(ev.v)
 			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.name, b); err != nil {
 				return

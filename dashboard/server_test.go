@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,22 +86,26 @@ func TestSummaryReadsTheOrderFiguresFromRedis(t *testing.T) {
 }
 
 func TestTopologyAndPagesAndEvents(t *testing.T) {
-	metrics := func() []actors.ComponentMetrics {
-		return []actors.ComponentMetrics{{Component: "kafka", Spout: true, Tasks: make([]actors.TaskMetrics, 2),
-			TaskMetrics: actors.TaskMetrics{Emitted: 10, Acked: 9, Failed: 1, CompleteLatency: 3 * time.Millisecond}}}
+	tops := func(context.Context) ([]Topology, error) {
+		return []Topology{{Name: "orders", Status: "active", Unreachable: []string{"node-3"},
+			Components: []actors.ComponentMetrics{{Component: "kafka", Spout: true, Tasks: make([]actors.TaskMetrics, 2),
+				TaskMetrics: actors.TaskMetrics{Emitted: 10, Acked: 9, Failed: 1, CompleteLatency: 3 * time.Millisecond}}}}}, nil
 	}
-	srv := httptest.NewServer(New(Options{Metrics: metrics, Topology: "orders", Every: 20 * time.Millisecond}).Handler())
+	srv := httptest.NewServer(New(Options{Topologies: tops, Every: 20 * time.Millisecond}).Handler())
 	defer srv.Close()
 
-	var v TopologyView
-	get(t, srv.URL+"/api/topology", &v)
-	if !v.Running || v.Name != "orders" || len(v.Components) != 1 {
-		t.Fatalf("topology: %+v", v)
+	var v TopologiesView
+	get(t, srv.URL+"/api/topologies", &v)
+	if len(v.Topologies) != 1 || v.Error != "" {
+		t.Fatalf("topologies: %+v", v)
 	}
-	if c := v.Components[0]; c.Kind != "spout" || c.Tasks != 2 || c.Acked != 9 || c.CompleteLatency != 3 {
+	if tv := v.Topologies[0]; tv.Name != "orders" || tv.Status != "active" || len(tv.Components) != 1 || !slices.Equal(tv.Unreachable, []string{"node-3"}) {
+		t.Fatalf("topology: %+v", tv)
+	}
+	if c := v.Topologies[0].Components[0]; c.Kind != "spout" || c.Tasks != 2 || c.Acked != 9 || c.CompleteLatency != 3 {
 		t.Fatalf("component: %+v", c)
 	}
-	for path, want := range map[string]string{"/": "实时订单", "/topology": "Components", "/static/app.js": "EventSource"} {
+	for path, want := range map[string]string{"/": "实时订单", "/topology": "Topologies", "/static/app.js": "EventSource"} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -134,7 +139,7 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 			t.Fatalf("summary without Redis: %s", data)
 		}
 	}
-	if !seen["summary"] || !seen["topology"] {
+	if !seen["summary"] || !seen["topologies"] {
 		t.Fatalf("events seen: %v", seen)
 	}
 }

@@ -1,14 +1,46 @@
 package dashboard
 
 import (
+	"context"
 	"time"
+
+	"github.com/squall-stream/squall/actors"
 )
 
-// TopologyView is what the topology page shows: /api/topology.
+// Topology is one topology the topology page shows, as Options.Topologies
+// returns it.
+type Topology struct {
+	Name string
+	// Status is the topology's status ("active", "inactive", …); empty
+	// when there is none to tell, as for a topology run in-process.
+	Status     string
+	Components []actors.ComponentMetrics
+	// Unreachable names the places whose tasks the figures leave out (the
+	// cluster nodes that did not answer).
+	Unreachable []string
+}
+
+// InProcess is Options.Topologies for one topology running in this
+// process: its name and its Metrics method.
+func InProcess(name string, metrics func() []actors.ComponentMetrics) func(context.Context) ([]Topology, error) {
+	return func(context.Context) ([]Topology, error) {
+		return []Topology{{Name: name, Components: metrics()}}, nil
+	}
+}
+
+// TopologiesView is what the topology page shows: /api/topologies.
+type TopologiesView struct {
+	Topologies []TopologyView `json:"topologies"`
+	// Error says why the topologies could not be read; "" when they were.
+	Error string `json:"error,omitempty"`
+}
+
+// TopologyView is one topology of the page.
 type TopologyView struct {
-	Name       string          `json:"name"`
-	Running    bool            `json:"running"`
-	Components []ComponentView `json:"components"`
+	Name        string          `json:"name"`
+	Status      string          `json:"status,omitempty"`
+	Components  []ComponentView `json:"components"`
+	Unreachable []string        `json:"unreachable,omitempty"`
 }
 
 // ComponentView is one component's row, as the Storm UI shows it.
@@ -32,25 +64,33 @@ type ComponentView struct {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func (s *Server) topology() TopologyView {
-	v := TopologyView{Name: s.opts.Topology, Components: []ComponentView{}}
-	if s.opts.Metrics == nil {
+func (s *Server) topologies(ctx context.Context) TopologiesView {
+	v := TopologiesView{Topologies: []TopologyView{}}
+	if s.opts.Topologies == nil {
 		return v
 	}
-	v.Running = true
-	for _, c := range s.opts.Metrics() {
-		kind := "bolt"
-		if c.Spout {
-			kind = "spout"
+	tops, err := s.opts.Topologies(ctx)
+	if err != nil {
+		v.Error = err.Error()
+		return v
+	}
+	for _, t := range tops {
+		tv := TopologyView{Name: t.Name, Status: t.Status, Components: []ComponentView{}, Unreachable: t.Unreachable}
+		for _, c := range t.Components {
+			kind := "bolt"
+			if c.Spout {
+				kind = "spout"
+			}
+			tv.Components = append(tv.Components, ComponentView{
+				ID: c.Component, Kind: kind, Tasks: len(c.Tasks),
+				Emitted: c.Emitted, Transferred: c.Transferred, Executed: c.Executed,
+				Acked: c.Acked, Failed: c.Failed,
+				ExecuteLatency: ms(c.ExecuteLatency), CompleteLatency: ms(c.CompleteLatency),
+				Capacity: c.Capacity, QueueDepth: c.QueueDepth, Pending: c.Pending,
+				Restarts: c.Restarts, Errors: c.Errors,
+			})
 		}
-		v.Components = append(v.Components, ComponentView{
-			ID: c.Component, Kind: kind, Tasks: len(c.Tasks),
-			Emitted: c.Emitted, Transferred: c.Transferred, Executed: c.Executed,
-			Acked: c.Acked, Failed: c.Failed,
-			ExecuteLatency: ms(c.ExecuteLatency), CompleteLatency: ms(c.CompleteLatency),
-			Capacity: c.Capacity, QueueDepth: c.QueueDepth, Pending: c.Pending,
-			Restarts: c.Restarts, Errors: c.Errors,
-		})
+		v.Topologies = append(v.Topologies, tv)
 	}
 	return v
 }

@@ -1,12 +1,17 @@
 package nodetest
 
 import (
+	"context"
+	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
@@ -174,6 +179,7 @@ func TestClusterRunsAndSurvivesLosingNodes(t *testing.T) {
 		return err == nil && len(l) == 1 && len(l[0].Nodes) == 3 && l[0].Tasks == 8
 	})
 	wait(t, 30*time.Second, "a third of the ids", func() bool { return p.done() > total/3 })
+	checkClusterMetrics(t, admin, nodes)
 
 	// A non-leader leaves.
 	var victim *cluster.Node
@@ -215,6 +221,46 @@ func TestClusterRunsAndSurvivesLosingNodes(t *testing.T) {
 		l, err := admin.List()
 		return err == nil && len(l) == 0
 	})
+}
+
+// checkClusterMetrics checks what squall ui and Prometheus see of the
+// running topology: every task, from every node, and counts that move.
+func checkClusterMetrics(t *testing.T, admin *cluster.Admin, nodes []*cluster.Node) {
+	t.Helper()
+	tasks := func(c actors.ComponentMetrics) int { return len(c.Tasks) }
+	wait(t, 20*time.Second, "the metrics of all 8 tasks from the 3 nodes", func() bool {
+		tops, err := admin.Metrics(context.Background())
+		if err != nil || len(tops) != 1 || tops[0].Name != "cluster-test" || tops[0].Status != cluster.StatusActive || len(tops[0].Unreachable) != 0 {
+			return false
+		}
+		n, spoutAcked, sinkExecuted := 0, int64(0), int64(0)
+		for _, c := range tops[0].Components {
+			n += tasks(c)
+			switch c.Component {
+			case "spout":
+				spoutAcked = c.Acked
+			case "sink":
+				sinkExecuted = c.Executed
+			}
+		}
+		return n == 8 && spoutAcked > 0 && sinkExecuted >= spoutAcked
+	})
+	var exported bool
+	for _, n := range nodes {
+		resp, err := http.Get("http://" + n.MetricsAddr() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "go_goroutines") {
+			t.Fatalf("node %s /metrics has no Go runtime metrics:\n%.500s", n.ID(), body)
+		}
+		exported = exported || strings.Contains(string(body), `squall_tuples_executed_total{component="sink",task=`)
+	}
+	if !exported {
+		t.Fatal("no node exports squall_tuples_executed_total for the sink's tasks")
+	}
 }
 
 // TestRebalanceFromTwoToThreeNodesMidRun: a topology submitted on two of

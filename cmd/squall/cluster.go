@@ -118,7 +118,7 @@ func (f *zkFlags) admin() (*cluster.Admin, error) {
 func newNodeCommand() *cobra.Command {
 	var (
 		zkf                    zkFlags
-		listen, id             string
+		listen, id, metrics    string
 		slots                  int
 		tlsCert, tlsKey, tlsCA string
 	)
@@ -135,11 +135,11 @@ func newNodeCommand() *cobra.Command {
 				return err
 			}
 			logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-			node, err := cluster.StartNode(cluster.NodeOptions{ZK: opts, ID: id, Listen: listen, Slots: slots, TLS: tlsConf, Logger: logger})
+			node, err := cluster.StartNode(cluster.NodeOptions{ZK: opts, ID: id, Listen: listen, MetricsAddr: metrics, Slots: slots, TLS: tlsConf, Logger: logger})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "squall node %s listening on %s\n", node.ID(), node.Addr())
+			fmt.Fprintf(cmd.OutOrStdout(), "squall node %s listening on %s, metrics on http://%s/metrics\n", node.ID(), node.Addr(), node.MetricsAddr())
 			select {
 			case <-cmd.Context().Done():
 				node.Stop()
@@ -151,6 +151,7 @@ func newNodeCommand() *cobra.Command {
 	zkf.add(cmd)
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "transport address other nodes reach this one at, host:port")
 	cmd.Flags().StringVar(&id, "id", "", "node id in ZooKeeper (default: the listen address)")
+	cmd.Flags().StringVar(&metrics, "metrics-addr", "", "where the node serves /metrics (Prometheus) and /api/metrics (squall ui), host:port (default: the listen host, a free port)")
 	cmd.Flags().IntVar(&slots, "slots", 4, "how many topologies this node runs at most")
 	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "certificate file (PEM) for TLS between nodes")
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "private key file (PEM) for --tls-cert")
@@ -240,9 +241,9 @@ func newListCommand() *cobra.Command {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
-			fmt.Fprintln(w, "NODE\tADDRESS\tSLOTS\tSINCE")
+			fmt.Fprintln(w, "NODE\tADDRESS\tMETRICS\tSLOTS\tSINCE")
 			for _, n := range nodes {
-				fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", n.ID, n.Addr, n.Slots, n.Started.Format(time.RFC3339))
+				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", n.ID, n.Addr, n.Metrics, n.Slots, n.Started.Format(time.RFC3339))
 			}
 			fmt.Fprintln(w, "\nTOPOLOGY\tSTATUS\tTASKS\tNODES\tSUBMITTED")
 			for _, t := range tops {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squall-stream/squall/dashboard"
 	"github.com/squall-stream/squall/internal/testinfra"
 )
 
@@ -36,25 +39,35 @@ func buildSquall(t *testing.T) string {
 	return bin
 }
 
-// nodeProcess is a `squall node` child process.
-type nodeProcess struct {
+// squallProcess is a long-running squall command: a node or the ui.
+type squallProcess struct {
 	cmd  *exec.Cmd
-	addr string
+	addr string // the address its start line gave
 	mu   sync.Mutex
 	out  strings.Builder
 }
 
-func (p *nodeProcess) output() string {
+func (p *squallProcess) output() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.out.String()
 }
 
-var listening = regexp.MustCompile(`listening on (\S+)`)
+var (
+	listening = regexp.MustCompile(`listening on ([^\s,]+)`)
+	uiServing = regexp.MustCompile(`squall ui: http://(\S+)/`)
+)
 
-func startNodeProcess(t *testing.T, bin, zk, listen string) *nodeProcess {
+func startNodeProcess(t *testing.T, bin, zk, listen string) *squallProcess {
 	t.Helper()
-	p := &nodeProcess{cmd: exec.Command(bin, "node", "--zk", zk, "--listen", listen, "--zk-session-timeout", "3s")}
+	return startSquall(t, bin, listening, "node", "--zk", zk, "--listen", listen, "--zk-session-timeout", "3s")
+}
+
+// startSquall runs `squall args...` until the test ends, and returns once
+// its output matched started, whose first group is the address.
+func startSquall(t *testing.T, bin string, started *regexp.Regexp, args ...string) *squallProcess {
+	t.Helper()
+	p := &squallProcess{cmd: exec.Command(bin, args...)}
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -76,15 +89,18 @@ func startNodeProcess(t *testing.T, bin, zk, listen string) *nodeProcess {
 			p.mu.Lock()
 			p.out.WriteString(line + "\n")
 			p.mu.Unlock()
-			if m := listening.FindStringSubmatch(line); m != nil {
-				addrCh <- m[1]
+			if m := started.FindStringSubmatch(line); m != nil {
+				select {
+				case addrCh <- m[1]:
+				default:
+				}
 			}
 		}
 	}()
 	select {
 	case p.addr = <-addrCh:
 	case <-time.After(20 * time.Second):
-		t.Fatalf("node on %s did not start:\n%s", listen, p.output())
+		t.Fatalf("squall %v did not start:\n%s", args, p.output())
 	}
 	return p
 }
@@ -101,7 +117,7 @@ func squallCLI(t *testing.T, bin string, args ...string) (string, error) {
 func TestNodeProcessesRunASubmittedTopologyAndSurviveKill9(t *testing.T) {
 	z := testinfra.StartZooKeeper(t)
 	bin := buildSquall(t)
-	var nodes []*nodeProcess
+	var nodes []*squallProcess
 	for _, host := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
 		nodes = append(nodes, startNodeProcess(t, bin, z.Addr(), host+":0"))
 	}
@@ -112,7 +128,8 @@ func TestNodeProcessesRunASubmittedTopologyAndSurviveKill9(t *testing.T) {
 		}
 		return out
 	}
-	waitFor(t, 20*time.Second, "three nodes listed", func() bool { return strings.Count(list(), "127.0.0.") >= 3 })
+	nodeLine := regexp.MustCompile(`(?m)^127\.0\.0\.`)
+	waitFor(t, 20*time.Second, "three nodes listed", func() bool { return len(nodeLine.FindAllString(list(), -1)) >= 3 })
 
 	if out, err := squallCLI(t, bin, "submit", "orders-count", "--zk", z.Addr(), "--set", "rate=2000"); err != nil {
 		t.Fatalf("submit: %v\n%s", err, out)
@@ -141,6 +158,28 @@ func TestNodeProcessesRunASubmittedTopologyAndSurviveKill9(t *testing.T) {
 	})
 	t.Logf("tasks re-assigned %v after kill -9 (session timeout 3s)", time.Since(killed).Round(100*time.Millisecond))
 
+	// squall ui shows the topology with the metrics of the two live nodes.
+	ui := startSquall(t, bin, uiServing, "ui", "--zk", z.Addr(), "--addr", "127.0.0.1:0")
+	waitFor(t, 30*time.Second, "squall ui showing the topology's acked trees from both nodes", func() bool {
+		resp, err := http.Get("http://" + ui.addr + "/api/topologies")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var v dashboard.TopologiesView
+		if json.NewDecoder(resp.Body).Decode(&v) != nil || len(v.Topologies) != 1 {
+			return false
+		}
+		top := v.Topologies[0]
+		var acked int64
+		for _, c := range top.Components {
+			if c.Kind == "spout" {
+				acked += c.Acked
+			}
+		}
+		return top.Name == "orders-count" && top.Status == "active" && len(top.Unreachable) == 0 && acked > 0
+	})
+
 	// The report bolt of the running topology prints totals on some node.
 	waitFor(t, 30*time.Second, "an order report printed by a node", func() bool {
 		for _, n := range nodes[:2] {
@@ -157,7 +196,7 @@ func TestNodeProcessesRunASubmittedTopologyAndSurviveKill9(t *testing.T) {
 }
 
 func TestClusterCommandsRequireZooKeeper(t *testing.T) {
-	for _, args := range [][]string{{"list"}, {"submit", "orders-count"}, {"kill", "x"}, {"node"}} {
+	for _, args := range [][]string{{"list"}, {"submit", "orders-count"}, {"kill", "x"}, {"node"}, {"ui"}} {
 		_, err := runSquall(t, args...)
 		if err == nil || !strings.Contains(err.Error(), "--zk is required") {
 			t.Errorf("squall %v: %v", args, err)

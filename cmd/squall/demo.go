@@ -177,7 +177,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 		genDone <- writeOrderLog(genCtx, filepath.Join(logs, "orders.log"), o)
 	}()
 
-	dash := dashboard.New(dashboard.Options{Addr: o.addr, Redis: rc, Metrics: run.Metrics, Topology: "orders", Logger: logger})
+	dash := dashboard.New(dashboard.Options{Addr: o.addr, Redis: rc, Topologies: dashboard.InProcess("orders", run.Metrics), Logger: logger})
 	dashErr := make(chan error, 1)
 	ready := make(chan string, 1)
 	go func() {

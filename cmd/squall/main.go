@@ -42,6 +42,7 @@ func newRootCommand() *cobra.Command {
 		newOffsetsCommand(),
 		newGenOrdersCommand(),
 		newTailCommand(),
+		newUICommand(),
 	)
 	return root
 }

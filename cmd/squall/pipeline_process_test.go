@@ -154,7 +154,7 @@ func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
 
 	truth := fillOrders(t, k.Brokers(), n)
 	bin := buildSquall(t)
-	var nodes []*nodeProcess
+	var nodes []*squallProcess
 	for _, host := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
 		nodes = append(nodes, startNodeProcess(t, bin, z.Addr(), host+":0"))
 	}

@@ -64,15 +64,24 @@ const squall = (() => {
     });
   }
 
+  const componentHead = ["Component", "Kind", "Tasks", "Emitted", "Transferred", "Executed", "Acked", "Failed",
+    "Execute ms", "Complete ms", "Capacity", "Queue", "Pending", "Restarts", "Errors"];
+
   function topology() {
     listen({
-      topology: (t) => {
-        $("name").textContent = t.name || "topology";
-        if (!t.running) { $("status").textContent = "no topology runs in this process"; return; }
-        $("status").textContent = "live";
-        rows("components", t.components, (c) => [esc(c.id), c.kind, c.tasks, num(c.emitted), num(c.transferred), num(c.executed),
-          num(c.acked), num(c.failed), c.executeLatencyMs.toFixed(3), c.completeLatencyMs.toFixed(2),
-          c.capacity.toFixed(2), num(c.queueDepth), num(c.pending), c.restarts, c.errors]);
+      topologies: (v) => {
+        const tops = v.topologies || [];
+        if (v.error) { $("status").textContent = "cluster: " + v.error; }
+        else if (!tops.length) { $("status").textContent = "no topology runs"; }
+        else { $("status").textContent = "live"; }
+        $("topologies").innerHTML = tops.map((t) =>
+          '<div class="panel full"><h2>' + esc(t.name) + (t.status ? " · " + esc(t.status) : "") + "</h2>" +
+          (t.unreachable && t.unreachable.length ? '<p class="warn">not answering, left out: ' + t.unreachable.map(esc).join(", ") + "</p>" : "") +
+          '<table class="components"><thead><tr>' + componentHead.map((h) => "<th>" + h + "</th>").join("") + "</tr></thead><tbody>" +
+          t.components.map((c) => "<tr>" + [esc(c.id), c.kind, c.tasks, num(c.emitted), num(c.transferred), num(c.executed),
+            num(c.acked), num(c.failed), c.executeLatencyMs.toFixed(3), c.completeLatencyMs.toFixed(2),
+            c.capacity.toFixed(2), num(c.queueDepth), num(c.pending), c.restarts, c.errors].map((x) => "<td>" + x + "</td>").join("") + "</tr>").join("") +
+          "</tbody></table></div>").join("");
       },
     });
   }

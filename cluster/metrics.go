@@ -1,0 +1,151 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/squall-stream/squall/actors"
+)
+
+// NodeMetrics is a node's answer on /api/metrics: its share of each
+// topology it runs.
+type NodeMetrics struct {
+	Node       string                               `json:"node"`
+	Topologies map[string][]actors.ComponentMetrics `json:"topologies"`
+}
+
+// metricsServer serves a node's metrics over HTTP: /metrics for
+// Prometheus (the task metrics of its topologies, and the Go runtime's),
+// /api/metrics for squall ui.
+type metricsServer struct {
+	srv  *http.Server
+	addr string
+	done chan struct{}
+}
+
+func startMetrics(addr string, n *Node) (*metricsServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics server on %s: %w", addr, err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		actors.NewPrometheusCollector(n.Running),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /api/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		m := NodeMetrics{Node: n.ID(), Topologies: map[string][]actors.ComponentMetrics{}}
+		for name, lt := range n.Running() {
+			m.Topologies[name] = lt.Metrics()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(m)
+	})
+	s := &metricsServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, addr: ln.Addr().String(), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("metrics server stopped", "addr", s.addr, "err", err)
+		}
+	}()
+	return s, nil
+}
+
+func (s *metricsServer) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = s.srv.Shutdown(ctx)
+	<-s.done
+}
+
+// TopologyMetrics is one topology across the cluster.
+type TopologyMetrics struct {
+	Name   string
+	Status Status
+	// Components sum the tasks of every node that answered.
+	Components []actors.ComponentMetrics
+	// Unreachable are the nodes that run some of the topology's tasks and
+	// did not answer: the figures leave their tasks out.
+	Unreachable []string
+}
+
+// Metrics reads the metrics of every submitted topology from the nodes
+// that run it, each asked over HTTP within ctx. A node that does not answer
+// is named in the topology's Unreachable rather than failing the call.
+func (a *Admin) Metrics(ctx context.Context) ([]TopologyMetrics, error) {
+	tops, err := a.List()
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := a.Nodes()
+	if err != nil {
+		return nil, err
+	}
+	answers := make(map[string]*NodeMetrics, len(nodes))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, node := range nodes {
+		wg.Go(func() {
+			m, err := fetchNodeMetrics(ctx, node)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				a.zk.log.Warn("node metrics unreadable", "node", node.ID, "err", err)
+				return
+			}
+			answers[node.ID] = m
+		})
+	}
+	wg.Wait()
+	out := make([]TopologyMetrics, 0, len(tops))
+	for _, t := range tops {
+		tm := TopologyMetrics{Name: t.Name, Status: t.Status}
+		var parts [][]actors.ComponentMetrics
+		for _, id := range t.Nodes {
+			m, ok := answers[id]
+			if !ok {
+				tm.Unreachable = append(tm.Unreachable, id)
+				continue
+			}
+			parts = append(parts, m.Topologies[t.Name])
+		}
+		tm.Components = actors.MergeComponents(parts...)
+		out = append(out, tm)
+	}
+	return out, nil
+}
+
+func fetchNodeMetrics(ctx context.Context, node NodeInfo) (*NodeMetrics, error) {
+	if node.Metrics == "" {
+		return nil, fmt.Errorf("node %s publishes no metrics address", node.ID)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+node.Metrics+"/api/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("node %s metrics: %w", node.ID, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("node %s metrics: %s", node.ID, res.Status)
+	}
+	var m NodeMetrics
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+		return nil, fmt.Errorf("node %s metrics: %w", node.ID, err)
+	}
+	return &m, nil
+}
