@@ -94,7 +94,9 @@ type SpoutOutputCollector interface {
 
 // OutputCollector is how a bolt emits, acks and fails. Tuples emitted with
 // anchors join the anchors' ack trees; tuples emitted with none are untracked.
-// Every tracked input must be acked or failed exactly once.
+// Every tracked input must be acked or failed exactly once. An
+// implementation must not keep the anchors slice past the call: callers such
+// as [Basic] reuse it.
 type OutputCollector interface {
 	Emit(values Values, anchors ...*Tuple) error
 	EmitTo(stream string, values Values, anchors ...*Tuple) error
