@@ -12,7 +12,7 @@ var parsed = topology.NewFields("orderId", "province", "amount")
 
 type parseSpout struct{}
 
-func (parseSpout) DeclareOutputFields(d *topology.OutputDeclarer)                       { d.Declare(parsed) }
+func (parseSpout) DeclareOutputFields(d *topology.OutputDeclarer)                      { d.Declare(parsed) }
 func (parseSpout) Open(*topology.TopologyContext, topology.SpoutOutputCollector) error { return nil }
 func (parseSpout) NextTuple()                                                          {}
 func (parseSpout) Ack(any)                                                             {}
