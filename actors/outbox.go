@@ -25,6 +25,7 @@ type outbox struct {
 
 	bufs        []*tupleBatch // by target task; nil when empty
 	nextCap     []int         // by target task: the capacity of its next batch
+	remote      []bool        // by target task: it runs on another node
 	dirty       []int         // targets whose buffer may be non-empty
 	outstanding []int         // by target task: batches sent, not yet credited
 	waiting     [][]*tupleBatch
@@ -42,7 +43,12 @@ const minBatchCap = 8
 
 func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
 	n := rt.topo.NumTasks() + 1
+	remote := make([]bool, n)
+	for task := 1; task < n; task++ {
+		remote[task] = !rt.local(task)
+	}
 	return &outbox{
+		remote:      remote,
 		rt:          rt,
 		self:        self,
 		size:        rt.conf.BatchSize,
@@ -61,13 +67,16 @@ func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
 // caller to fill in place; the pointer is valid until the next slot call. A
 // full batch is shipped first.
 //
-// Batches never grow: tuple slabs are most of what the runtime allocates, and
-// growing one by append allocates and copies it about twice over. A batch
-// is shipped when full at its capacity, and the next one is made from what
-// the last one held (see ship), which stays steady under a steady load.
+// Tuple slabs are most of what the runtime allocates, and growing one by
+// append allocates and copies it about twice over. So a batch to a task in
+// this process never grows: it is shipped when full at its capacity, and
+// the next one is made from what the last one held (see ship), which stays
+// steady under a steady load. A batch to another node grows up to
+// BatchSize instead: a frame on the wire costs far more than a local send,
+// and flow control counts batches, so small ones would throttle the link.
 func (o *outbox) slot(target int) *topology.Tuple {
 	b := o.bufs[target]
-	if b != nil && len(b.tuples) == cap(b.tuples) {
+	if b != nil && (len(b.tuples) == o.size || len(b.tuples) == cap(b.tuples) && !o.remote[target]) {
 		o.ship(target)
 		b = nil
 	}
