@@ -23,11 +23,13 @@ type outbox struct {
 	maxPending int
 	linger     time.Duration
 
-	bufs        []*tupleBatch // by target task; nil when empty
-	nextCap     []int         // by target task: the capacity of its next batch
-	remote      []bool        // by target task: it runs on another node
-	dirty       []int         // targets whose buffer may be non-empty
-	outstanding []int         // by target task: batches sent, not yet credited
+	// open holds, by target task, the tuples of its next batch. It is
+	// reused: shipping copies the tuples into a batch of their exact
+	// number, since tuple slabs are most of what the runtime allocates and
+	// a batch sized by guess (or grown by append) wastes a third or more.
+	open        [][]topology.Tuple
+	dirty       []int // targets whose open tuples may be non-empty
+	outstanding []int // by target task: batches sent, not yet credited
 	waiting     [][]*tupleBatch
 	nWaiting    int    // targets with waiting batches
 	blocks      []bool // by target task: false across a cycle-closing edge
@@ -37,25 +39,15 @@ type outbox struct {
 	ackDirty bool
 }
 
-// minBatchCap is the smallest batch made: a sender that flushes single
-// tuples when idle grows to full batches in a few steps under load.
-const minBatchCap = 8
-
 func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
 	n := rt.topo.NumTasks() + 1
-	remote := make([]bool, n)
-	for task := 1; task < n; task++ {
-		remote[task] = !rt.local(task)
-	}
 	return &outbox{
-		remote:      remote,
 		rt:          rt,
 		self:        self,
 		size:        rt.conf.BatchSize,
 		maxPending:  rt.conf.MaxPendingBatches,
 		linger:      rt.conf.BatchLinger,
-		bufs:        make([]*tupleBatch, n),
-		nextCap:     make([]int, n),
+		open:        make([][]topology.Tuple, n),
 		outstanding: make([]int, n),
 		waiting:     make([][]*tupleBatch, n),
 		blocks:      blocks,
@@ -64,42 +56,36 @@ func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
 }
 
 // slot returns the next free tuple of the batch for a target task, for the
-// caller to fill in place; the pointer is valid until the next slot call. A
-// full batch is shipped first.
-//
-// Tuple slabs are most of what the runtime allocates, and growing one by
-// append allocates and copies it about twice over. So a batch to a task in
-// this process never grows: it is shipped when full at its capacity, and
-// the next one is made from what the last one held (see ship), which stays
-// steady under a steady load. A batch to another node grows up to
-// BatchSize instead: a frame on the wire costs far more than a local send,
-// and flow control counts batches, so small ones would throttle the link.
+// caller to fill in place with Init or InitAnchored; the pointer is valid
+// until the next slot call. A full batch is shipped first.
 func (o *outbox) slot(target int) *topology.Tuple {
-	b := o.bufs[target]
-	if b != nil && (len(b.tuples) == o.size || len(b.tuples) == cap(b.tuples) && !o.remote[target]) {
+	open := o.open[target]
+	if len(open) == o.size {
 		o.ship(target)
-		b = nil
+		open = o.open[target]
 	}
-	if b == nil {
-		b = &tupleBatch{from: o.self, tuples: make([]topology.Tuple, 0, max(o.nextCap[target], minBatchCap))}
-		o.bufs[target] = b
+	if open == nil {
+		open = make([]topology.Tuple, 0, o.size)
+	}
+	if len(open) == 0 {
 		o.dirty = append(o.dirty, target)
 		if o.firstAt.IsZero() {
 			o.firstAt = time.Now()
 		}
 	}
-	b.tuples = append(b.tuples, topology.Tuple{})
-	return &b.tuples[len(b.tuples)-1]
+	open = open[:len(open)+1]
+	o.open[target] = open
+	return &open[len(open)-1]
 }
 
+// ship sends the open tuples of a target as a batch, or queues the batch
+// while the target is out of credit.
 func (o *outbox) ship(target int) {
-	b := o.bufs[target]
-	o.bufs[target] = nil
-	if n := len(b.tuples); n == cap(b.tuples) {
-		o.nextCap[target] = min(2*n, o.size) // filled up: the load grew
-	} else {
-		o.nextCap[target] = min(n+n/2, o.size) // flushed part full: room for some growth
-	}
+	open := o.open[target]
+	b := &tupleBatch{from: o.self, tuples: make([]topology.Tuple, len(open))}
+	copy(b.tuples, open)
+	clear(open) // what the tuples point to belongs to the batch now
+	o.open[target] = open[:0]
 	if len(o.waiting[target]) > 0 || (o.blocks[target] && o.outstanding[target] >= o.maxPending) {
 		if len(o.waiting[target]) == 0 {
 			o.nWaiting++
@@ -164,7 +150,7 @@ func (o *outbox) shipAcks(i int) {
 // flush ships every partly filled batch.
 func (o *outbox) flush() {
 	for _, target := range o.dirty {
-		if o.bufs[target] != nil {
+		if len(o.open[target]) > 0 {
 			o.ship(target)
 		}
 	}
