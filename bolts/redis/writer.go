@@ -52,7 +52,8 @@ var (
 )
 
 // applyOnce runs the commands of a chunk of tuples, each tuple's only if
-// its event id was not applied. ARGV[1] is the TTL in ms; then per tuple its
+// its event id was not applied (SET NX of the id marks it and tells, in one
+// call). ARGV[1] is the TTL in ms; then per tuple its
 // id key, the count of its remaining arguments, and per command its name,
 // its argument count and its arguments (the command's key first). KEYS holds
 // every key touched, for Redis Cluster's slot check (a cluster client sends
@@ -70,43 +71,44 @@ local i = 2
 while i <= #ARGV do
   local id, first, last = ARGV[i], i + 2, i + 1 + tonumber(ARGV[i + 1])
   i = last + 1
-  if redis.call('EXISTS', id) == 1 then
+  local bad = false
+  local j = first
+  while j <= last do
+    local w = want[ARGV[j]]
+    if w then
+      local t = types[ARGV[j + 2]]
+      if not t then
+        t = redis.call('TYPE', ARGV[j + 2]).ok
+        types[ARGV[j + 2]] = t
+      end
+      if t ~= 'none' and t ~= w and not (t == 'hll' and ARGV[j] == 'PFADD') then
+        bad = 'WRONGTYPE key ' .. ARGV[j + 2] .. ' holds a ' .. t .. ', ' .. ARGV[j] .. ' needs a ' .. w
+        break
+      end
+    end
+    j = j + 2 + tonumber(ARGV[j + 1])
+  end
+  if bad then
+    if redis.call('EXISTS', id) == 1 then
+      out[#out + 1] = 0
+    else
+      out[#out + 1] = bad
+    end
+  elseif not redis.call('SET', id, '1', 'PX', ARGV[1], 'NX') then
     out[#out + 1] = 0
   else
-    local bad = false
-    local j = first
+    j = first
     while j <= last do
-      local w = want[ARGV[j]]
-      if w then
-        local t = types[ARGV[j + 2]]
-        if not t then
-          t = redis.call('TYPE', ARGV[j + 2]).ok
-          types[ARGV[j + 2]] = t
-        end
-        if t ~= 'none' and t ~= w and not (t == 'hll' and ARGV[j] == 'PFADD') then
-          bad = 'WRONGTYPE key ' .. ARGV[j + 2] .. ' holds a ' .. t .. ', ' .. ARGV[j] .. ' needs a ' .. w
-          break
-        end
+      local n = tonumber(ARGV[j + 1])
+      redis.call(ARGV[j], unpack(ARGV, j + 2, j + 1 + n))
+      if not want[ARGV[j]] then
+        types[ARGV[j + 2]] = nil -- SET, PEXPIRE...: look again
+      elseif types[ARGV[j + 2]] == 'none' then
+        types[ARGV[j + 2]] = want[ARGV[j]]
       end
-      j = j + 2 + tonumber(ARGV[j + 1])
+      j = j + 2 + n
     end
-    if bad then
-      out[#out + 1] = bad
-    else
-      redis.call('SET', id, '1', 'PX', ARGV[1])
-      j = first
-      while j <= last do
-        local n = tonumber(ARGV[j + 1])
-        redis.call(ARGV[j], unpack(ARGV, j + 2, j + 1 + n))
-        if not want[ARGV[j]] then
-          types[ARGV[j + 2]] = nil -- SET, PEXPIRE...: look again
-        elseif types[ARGV[j + 2]] == 'none' then
-          types[ARGV[j + 2]] = want[ARGV[j]]
-        end
-        j = j + 2 + n
-      end
-      out[#out + 1] = 1
-    end
+    out[#out + 1] = 1
   end
 end
 return out
