@@ -83,7 +83,8 @@ type Config struct {
 	// wait for replicas), MaxMessageBytes, CompressionLevel and
 	// Transaction.Timeout, and of Net, MaxOpenRequests (requests in flight
 	// per broker); Acks, idempotence, compression, batching and retries
-	// come from Config.
+	// come from Config. Partitions added to a topic are taken up as often
+	// as Metadata.RefreshFrequency (sarama's default 10 minutes).
 	Sarama func(*sarama.Config)
 
 	// MaxBufferedBytes bounds the bytes of lines read but not yet

@@ -71,7 +71,8 @@ type producer struct {
 	isDrained  bool
 }
 
-// topic is a topic's partitions, as they were when it was first used.
+// topic is a topic's partitions: those it had when first used, and those
+// added since (growPartitions).
 type topic struct {
 	name  string
 	mu    sync.Mutex // guards the partitions' open and sealed batches, and sticky

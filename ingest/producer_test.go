@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -305,5 +306,54 @@ func TestAcksAndCompressionHonoured(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// Partitions added to a topic while the agent runs are taken up at the next
+// metadata refresh: keyed lines then hash over all of them.
+func TestAddedPartitionsAreUsed(t *testing.T) {
+	k := startKafka(t, "orders", 2)
+	dir := t.TempDir()
+	conf := testConfig(t, k, "orders", dir)
+	conf.Sarama = func(sc *sarama.Config) { sc.Metadata.RefreshFrequency = 50 * time.Millisecond }
+	a := startAgent(t, context.Background(), conf)
+	defer a.Stop()
+	appendKeyed := func(from, to int) {
+		f, err := os.OpenFile(filepath.Join(dir, "keys.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		for i := from; i < to; i++ {
+			fmt.Fprintf(f, "{\"f\":\"key-%d\"}\n", i)
+		}
+	}
+	appendKeyed(0, 200)
+	wait(t, 20*time.Second, "the first lines acknowledged", func() bool { return a.Metrics().LinesAcked == 200 })
+
+	admin, err := sarama.NewClusterAdmin(k.Brokers(), sarama.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.CreatePartitions("orders", 4, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	client, err := sarama.NewClient(k.Brokers(), sarama.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	filled := func(p int32) bool {
+		n, err := client.GetOffset("orders", p, sarama.OffsetNewest)
+		return err == nil && n > 0
+	}
+	for round := 1; !filled(2) || !filled(3); round++ {
+		if round > 100 {
+			t.Fatal("no line reached the added partitions 2 and 3")
+		}
+		appendKeyed(200*round, 200*(round+1))
+		wait(t, 20*time.Second, "the lines acknowledged", func() bool { return a.Metrics().LinesAcked == int64(200*(round+1)) })
+		_ = client.RefreshMetadata("orders")
 	}
 }

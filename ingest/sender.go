@@ -84,7 +84,10 @@ func (p *producer) send(now time.Time) time.Time {
 	for {
 		requests := make(map[*sarama.Broker][]*batch)
 		for _, t := range topics {
-			for _, part := range t.parts {
+			t.mu.Lock()
+			parts := t.parts // grown by the maintenance goroutine
+			t.mu.Unlock()
+			for _, part := range parts {
 				if !p.ready(part, now) {
 					if part.retrying && part.inFlight == 0 && part.retryAt.Before(next) {
 						next = part.retryAt
@@ -341,13 +344,24 @@ func (p *producer) kickMaintenance() {
 	}
 }
 
-// maintenance refreshes metadata and obtains producer ids for the send
-// loop, whose sending must not wait on those round trips.
+// maintenance refreshes metadata, obtains producer ids for the send loop
+// (whose sending must not wait on those round trips), and takes up
+// partitions added to a topic, as often as the client refreshes its
+// metadata (Metadata.RefreshFrequency, see Config.Sarama).
 func (p *producer) maintenance() {
+	var grow <-chan time.Time
+	if every := p.client.Config().Metadata.RefreshFrequency; every > 0 {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		grow = tick.C
+	}
 	for {
 		select {
 		case <-p.stop:
 			return
+		case <-grow:
+			p.growPartitions()
+			continue
 		case <-p.maintain:
 		}
 		p.mu.Lock()
@@ -382,6 +396,38 @@ func (p *producer) maintenance() {
 		}
 		p.signal()
 	}
+}
+
+// growPartitions adds the partitions Kafka now has beyond those a topic
+// was first used with. Keyed lines then hash over all of them, as Kafka's
+// own producers do after a metadata refresh.
+func (p *producer) growPartitions() {
+	p.mu.Lock()
+	topics := p.list
+	p.mu.Unlock()
+	for _, t := range topics {
+		ids, err := p.client.Partitions(t.name)
+		if err != nil {
+			continue
+		}
+		t.mu.Lock()
+		if len(ids) > len(t.parts) {
+			known := make(map[int32]bool, len(t.parts))
+			for _, part := range t.parts {
+				known[part.id] = true
+			}
+			parts := slices.Clone(t.parts)
+			for _, id := range ids {
+				if !known[id] {
+					parts = append(parts, &partition{topic: t, id: id, pid: p.firstID})
+				}
+			}
+			p.log.Info("topic has more partitions: lines now go to all of them", "topic", t.name, "was", len(t.parts), "now", len(parts))
+			t.parts = parts
+		}
+		t.mu.Unlock()
+	}
+	p.signal()
 }
 
 // initProducerID asks Kafka for a new idempotent producer id.
