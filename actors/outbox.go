@@ -27,6 +27,8 @@ type outbox struct {
 	// reused: shipping copies the tuples into a batch of their exact
 	// number, since tuple slabs are most of what the runtime allocates and
 	// a batch sized by guess (or grown by append) wastes a third or more.
+	// Each grows to the largest batch its target got, not to BatchSize, so
+	// a task with many targets holds little.
 	open        [][]topology.Tuple
 	dirty       []int // targets whose open tuples may be non-empty
 	outstanding []int // by target task: batches sent, not yet credited
@@ -64,16 +66,13 @@ func (o *outbox) slot(target int) *topology.Tuple {
 		o.ship(target)
 		open = o.open[target]
 	}
-	if open == nil {
-		open = make([]topology.Tuple, 0, o.size)
-	}
 	if len(open) == 0 {
 		o.dirty = append(o.dirty, target)
 		if o.firstAt.IsZero() {
 			o.firstAt = time.Now()
 		}
 	}
-	open = open[:len(open)+1]
+	open = append(open, topology.Tuple{})
 	o.open[target] = open
 	return &open[len(open)-1]
 }
