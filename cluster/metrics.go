@@ -79,6 +79,8 @@ type TopologyMetrics struct {
 	// Unreachable are the nodes that run some of the topology's tasks and
 	// did not answer: the figures leave their tasks out.
 	Unreachable []string
+	// TaskNodes says which node runs each task of the figures.
+	TaskNodes map[int]string
 }
 
 // Metrics reads the metrics of every submitted topology from the nodes
@@ -111,7 +113,7 @@ func (a *Admin) Metrics(ctx context.Context) ([]TopologyMetrics, error) {
 	wg.Wait()
 	out := make([]TopologyMetrics, 0, len(tops))
 	for _, t := range tops {
-		tm := TopologyMetrics{Name: t.Name, Status: t.Status}
+		tm := TopologyMetrics{Name: t.Name, Status: t.Status, TaskNodes: map[int]string{}}
 		var parts [][]actors.ComponentMetrics
 		for _, id := range t.Nodes {
 			m, ok := answers[id]
@@ -119,7 +121,13 @@ func (a *Admin) Metrics(ctx context.Context) ([]TopologyMetrics, error) {
 				tm.Unreachable = append(tm.Unreachable, id)
 				continue
 			}
-			parts = append(parts, m.Topologies[t.Name])
+			part := m.Topologies[t.Name]
+			for _, c := range part {
+				for _, task := range c.Tasks {
+					tm.TaskNodes[task.Task] = id
+				}
+			}
+			parts = append(parts, part)
 		}
 		tm.Components = actors.MergeComponents(parts...)
 		out = append(out, tm)

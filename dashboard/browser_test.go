@@ -275,6 +275,9 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 	waitFor(t, bctx, "the component rows",
 		`(...ids) => ids.every((id) => [...document.querySelectorAll("#topologies tbody tr td:first-child")].some((td) => td.textContent === id))`,
 		`() => document.getElementById("topologies").innerText`, "kafka-orders", "aggregate-redis")
+	waitFor(t, bctx, "a row per task in the tasks table",
+		`() => document.querySelectorAll("#topologies table.tasks tbody tr").length === 6`,
+		`() => document.querySelectorAll("#topologies table.tasks tbody tr").length`)
 
 	problems.check(t)
 }

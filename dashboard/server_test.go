@@ -87,8 +87,9 @@ func TestSummaryReadsTheOrderFiguresFromRedis(t *testing.T) {
 
 func TestTopologyAndPagesAndEvents(t *testing.T) {
 	tops := func(context.Context) ([]Topology, error) {
-		return []Topology{{Name: "orders", Status: "active", Unreachable: []string{"node-3"},
-			Components: []actors.ComponentMetrics{{Component: "kafka", Spout: true, Tasks: make([]actors.TaskMetrics, 2),
+		return []Topology{{Name: "orders", Status: "active", Unreachable: []string{"node-3"}, TaskNodes: map[int]string{1: "node-1", 2: "node-2"},
+			Components: []actors.ComponentMetrics{{Component: "kafka", Spout: true,
+				Tasks:       []actors.TaskMetrics{{Task: 1, Acked: 4}, {Task: 2, Acked: 5}},
 				TaskMetrics: actors.TaskMetrics{Emitted: 10, Acked: 9, Failed: 1, CompleteLatency: 3 * time.Millisecond}}}}}, nil
 	}
 	srv := httptest.NewServer(New(Options{Topologies: tops, Every: 20 * time.Millisecond}).Handler())
@@ -102,8 +103,12 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 	if tv := v.Topologies[0]; tv.Name != "orders" || tv.Status != "active" || len(tv.Components) != 1 || !slices.Equal(tv.Unreachable, []string{"node-3"}) {
 		t.Fatalf("topology: %+v", tv)
 	}
-	if c := v.Topologies[0].Components[0]; c.Kind != "spout" || c.Tasks != 2 || c.Acked != 9 || c.CompleteLatency != 3 {
+	c := v.Topologies[0].Components[0]
+	if c.Kind != "spout" || c.Tasks != 2 || c.Acked != 9 || c.CompleteLatency != 3 {
 		t.Fatalf("component: %+v", c)
+	}
+	if len(c.TaskList) != 2 || c.TaskList[1] != (TaskView{Task: 2, Node: "node-2", Figures: Figures{Acked: 5}}) {
+		t.Fatalf("tasks: %+v", c.TaskList)
 	}
 	for path, want := range map[string]string{"/": "实时订单", "/topology": "Topologies", "/static/app.js": "EventSource"} {
 		resp, err := http.Get(srv.URL + path)

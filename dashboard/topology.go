@@ -18,6 +18,8 @@ type Topology struct {
 	// Unreachable names the places whose tasks the figures leave out (the
 	// cluster nodes that did not answer).
 	Unreachable []string
+	// TaskNodes says where each task runs (task id to node id), when known.
+	TaskNodes map[int]string
 }
 
 // InProcess is Options.Topologies for one topology running in this
@@ -43,11 +45,26 @@ type TopologyView struct {
 	Unreachable []string        `json:"unreachable,omitempty"`
 }
 
-// ComponentView is one component's row, as the Storm UI shows it.
+// ComponentView is one component's row, as the Storm UI shows it; Tasks
+// counts its tasks and TaskList gives each one's figures.
 type ComponentView struct {
-	ID              string  `json:"id"`
-	Kind            string  `json:"kind"`
-	Tasks           int     `json:"tasks"`
+	ID    string `json:"id"`
+	Kind  string `json:"kind"`
+	Tasks int    `json:"tasks"`
+	Figures
+	TaskList []TaskView `json:"taskList"`
+}
+
+// TaskView is one task's row.
+type TaskView struct {
+	Task int `json:"task"`
+	// Node is where the task runs; "" when it is not known.
+	Node string `json:"node,omitempty"`
+	Figures
+}
+
+// Figures are the counters and gauges of a task or a component.
+type Figures struct {
 	Emitted         int64   `json:"emitted"`
 	Transferred     int64   `json:"transferred"`
 	Executed        int64   `json:"executed"`
@@ -60,6 +77,16 @@ type ComponentView struct {
 	Pending         int64   `json:"pending"`
 	Restarts        int64   `json:"restarts"`
 	Errors          int64   `json:"errors"`
+}
+
+func figures(m *actors.TaskMetrics) Figures {
+	return Figures{
+		Emitted: m.Emitted, Transferred: m.Transferred, Executed: m.Executed,
+		Acked: m.Acked, Failed: m.Failed,
+		ExecuteLatency: ms(m.ExecuteLatency), CompleteLatency: ms(m.CompleteLatency),
+		Capacity: m.Capacity, QueueDepth: m.QueueDepth, Pending: m.Pending,
+		Restarts: m.Restarts, Errors: m.Errors,
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -81,14 +108,12 @@ func (s *Server) topologies(ctx context.Context) TopologiesView {
 			if c.Spout {
 				kind = "spout"
 			}
-			tv.Components = append(tv.Components, ComponentView{
-				ID: c.Component, Kind: kind, Tasks: len(c.Tasks),
-				Emitted: c.Emitted, Transferred: c.Transferred, Executed: c.Executed,
-				Acked: c.Acked, Failed: c.Failed,
-				ExecuteLatency: ms(c.ExecuteLatency), CompleteLatency: ms(c.CompleteLatency),
-				Capacity: c.Capacity, QueueDepth: c.QueueDepth, Pending: c.Pending,
-				Restarts: c.Restarts, Errors: c.Errors,
-			})
+			cv := ComponentView{ID: c.Component, Kind: kind, Tasks: len(c.Tasks), Figures: figures(&c.TaskMetrics), TaskList: []TaskView{}}
+			for i := range c.Tasks {
+				task := &c.Tasks[i]
+				cv.TaskList = append(cv.TaskList, TaskView{Task: task.Task, Node: t.TaskNodes[task.Task], Figures: figures(task)})
+			}
+			tv.Components = append(tv.Components, cv)
 		}
 		v.Topologies = append(v.Topologies, tv)
 	}

@@ -243,7 +243,7 @@ func checkClusterMetrics(t *testing.T, admin *cluster.Admin, nodes []*cluster.No
 				sinkExecuted = c.Executed
 			}
 		}
-		return n == 8 && spoutAcked > 0 && sinkExecuted >= spoutAcked
+		return n == 8 && len(tops[0].TaskNodes) == 8 && spoutAcked > 0 && sinkExecuted >= spoutAcked
 	})
 	var exported bool
 	for _, n := range nodes {

@@ -64,8 +64,13 @@ const squall = (() => {
     });
   }
 
-  const componentHead = ["Component", "Kind", "Tasks", "Emitted", "Transferred", "Executed", "Acked", "Failed",
+  const figureHead = ["Emitted", "Transferred", "Executed", "Acked", "Failed",
     "Execute ms", "Complete ms", "Capacity", "Queue", "Pending", "Restarts", "Errors"];
+  const figureCells = (f) => [num(f.emitted), num(f.transferred), num(f.executed), num(f.acked), num(f.failed),
+    f.executeLatencyMs.toFixed(3), f.completeLatencyMs.toFixed(2), f.capacity.toFixed(2),
+    num(f.queueDepth), num(f.pending), f.restarts, f.errors];
+  const table = (cls, head, rows) => '<table class="' + cls + '"><thead><tr>' + head.map((h) => "<th>" + h + "</th>").join("") +
+    "</tr></thead><tbody>" + rows.map((r) => "<tr>" + r.map((x) => "<td>" + x + "</td>").join("") + "</tr>").join("") + "</tbody></table>";
 
   function topology() {
     listen({
@@ -74,14 +79,14 @@ const squall = (() => {
         if (v.error) { $("status").textContent = "cluster: " + v.error; }
         else if (!tops.length) { $("status").textContent = "no topology runs"; }
         else { $("status").textContent = "live"; }
-        $("topologies").innerHTML = tops.map((t) =>
-          '<div class="panel full"><h2>' + esc(t.name) + (t.status ? " · " + esc(t.status) : "") + "</h2>" +
-          (t.unreachable && t.unreachable.length ? '<p class="warn">not answering, left out: ' + t.unreachable.map(esc).join(", ") + "</p>" : "") +
-          '<table class="components"><thead><tr>' + componentHead.map((h) => "<th>" + h + "</th>").join("") + "</tr></thead><tbody>" +
-          t.components.map((c) => "<tr>" + [esc(c.id), c.kind, c.tasks, num(c.emitted), num(c.transferred), num(c.executed),
-            num(c.acked), num(c.failed), c.executeLatencyMs.toFixed(3), c.completeLatencyMs.toFixed(2),
-            c.capacity.toFixed(2), num(c.queueDepth), num(c.pending), c.restarts, c.errors].map((x) => "<td>" + x + "</td>").join("") + "</tr>").join("") +
-          "</tbody></table></div>").join("");
+        $("topologies").innerHTML = tops.map((t) => {
+          const tasks = t.components.flatMap((c) => (c.taskList || []).map((k) => [k.task, esc(c.id), esc(k.node || "—"), ...figureCells(k)]));
+          return '<div class="panel full"><h2>' + esc(t.name) + (t.status ? " · " + esc(t.status) : "") + "</h2>" +
+            (t.unreachable && t.unreachable.length ? '<p class="warn">not answering, left out: ' + t.unreachable.map(esc).join(", ") + "</p>" : "") +
+            table("components", ["Component", "Kind", "Tasks", ...figureHead],
+              t.components.map((c) => [esc(c.id), c.kind, c.tasks, ...figureCells(c)])) +
+            "<details><summary>Tasks</summary>" + table("tasks", ["Task", "Component", "Node", ...figureHead], tasks) + "</details></div>";
+        }).join("");
       },
     });
   }
