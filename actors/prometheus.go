@@ -1,9 +1,12 @@
 package actors
 
 import (
+	"net/http"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // taskMetric is one per-task series of the Prometheus export.
@@ -90,4 +93,17 @@ func (c prometheusCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
+}
+
+// NewPrometheusHandler returns an HTTP handler for Prometheus to scrape: the
+// task metrics of NewPrometheusCollector and the Go runtime's and the
+// process's metrics, in a registry of its own.
+func NewPrometheusHandler(topologies func() map[string]*LocalTopology) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		NewPrometheusCollector(topologies),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

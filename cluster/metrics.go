@@ -10,9 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/squall-stream/squall/actors"
 )
 
@@ -37,14 +34,8 @@ func startMetrics(addr string, n *Node) (*metricsServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics server on %s: %w", addr, err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		actors.NewPrometheusCollector(n.Running),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", actors.NewPrometheusHandler(n.Running))
 	mux.HandleFunc("GET /api/metrics", func(w http.ResponseWriter, _ *http.Request) {
 		m := NodeMetrics{Node: n.ID(), Topologies: map[string][]actors.ComponentMetrics{}}
 		for name, lt := range n.Running() {

@@ -10,4 +10,5 @@
 //	/api/orders/summary    the order figures (JSON)
 //	/api/topologies        per-component metrics of each topology (JSON)
 //	/api/events            both, pushed every second (server-sent events)
+//	/metrics               Prometheus, when Options.Prometheus is set
 package dashboard

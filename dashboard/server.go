@@ -32,6 +32,8 @@ type Options struct {
 	// their metrics: the one running in this process (squall demo), or a
 	// cluster's (squall ui). Nil: the page says no topology runs.
 	Topologies func(ctx context.Context) ([]Topology, error)
+	// Prometheus, if set, is served at /metrics (actors.NewPrometheusHandler).
+	Prometheus http.Handler
 	// Every is how often /api/events pushes. Default 1s.
 	Every time.Duration
 	// Logger receives errors. Default slog.Default().
@@ -72,6 +74,9 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /api/orders/summary", s.serveSummary)
 	s.mux.HandleFunc("GET /api/topologies", s.serveTopologies)
 	s.mux.HandleFunc("GET /api/events", s.serveEvents)
+	if opts.Prometheus != nil {
+		s.mux.Handle("GET /metrics", opts.Prometheus)
+	}
 	return s
 }
 

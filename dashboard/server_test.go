@@ -92,7 +92,8 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 				Tasks:       []actors.TaskMetrics{{Task: 1, Acked: 4}, {Task: 2, Acked: 5}},
 				TaskMetrics: actors.TaskMetrics{Emitted: 10, Acked: 9, Failed: 1, CompleteLatency: 3 * time.Millisecond}}}}}, nil
 	}
-	srv := httptest.NewServer(New(Options{Topologies: tops, Every: 20 * time.Millisecond}).Handler())
+	prom := actors.NewPrometheusHandler(func() map[string]*actors.LocalTopology { return nil })
+	srv := httptest.NewServer(New(Options{Topologies: tops, Prometheus: prom, Every: 20 * time.Millisecond}).Handler())
 	defer srv.Close()
 
 	var v TopologiesView
@@ -110,7 +111,7 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 	if len(c.TaskList) != 2 || c.TaskList[1] != (TaskView{Task: 2, Node: "node-2", Figures: Figures{Acked: 5}}) {
 		t.Fatalf("tasks: %+v", c.TaskList)
 	}
-	for path, want := range map[string]string{"/": "实时订单", "/topology": "Topologies", "/static/app.js": "EventSource"} {
+	for path, want := range map[string]string{"/": "实时订单", "/topology": "Topologies", "/static/app.js": "EventSource", "/metrics": "go_goroutines"} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)

@@ -177,7 +177,9 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 		genDone <- writeOrderLog(genCtx, filepath.Join(logs, "orders.log"), o)
 	}()
 
-	dash := dashboard.New(dashboard.Options{Addr: o.addr, Redis: rc, Topologies: dashboard.InProcess("orders", run.Metrics), Logger: logger})
+	dash := dashboard.New(dashboard.Options{Addr: o.addr, Redis: rc, Topologies: dashboard.InProcess("orders", run.Metrics),
+		Prometheus: actors.NewPrometheusHandler(func() map[string]*actors.LocalTopology { return map[string]*actors.LocalTopology{"orders": run} }),
+		Logger:     logger})
 	dashErr := make(chan error, 1)
 	ready := make(chan string, 1)
 	go func() {
