@@ -55,8 +55,11 @@ bench:
 soak:
 	SQUALL_SOAK=1 $(GO) test -run Soak -timeout 60m ./...
 
+# run builds first: `go run` reports a program ended by Ctrl-C as failed,
+# which the demo's clean shutdown is not.
 run:
-	$(GO) run ./cmd/squall demo
+	$(GO) build -o bin/squall ./cmd/squall
+	./bin/squall demo
 
 ## proto: regenerate proto/*.pb.go (needs Debian's protoc; installs protoc-gen-go at go.mod's version).
 proto:
