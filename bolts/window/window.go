@@ -102,6 +102,11 @@ type Collector interface {
 // Length+Slide (Prepare refuses otherwise), and MaxSpoutPending must allow
 // every tuple of a window to be in flight at once.
 //
+// A count window closes only when its tuples have arrived: one that does
+// not fill within MessageTimeout has its tuples time out and replay, and
+// they are counted again when it fills (at-least-once, as in Storm). Count
+// windows suit steady streams; time windows close on time.
+//
 // Time windows close on tick tuples the bolt asks for itself (a quarter of
 // Slide); a tick frequency set on the declarer overrides that. A bad conf
 // makes Build fail with ErrBadConfig.
