@@ -102,10 +102,10 @@ type Collector interface {
 // Length+Slide (Prepare refuses otherwise), and MaxSpoutPending must allow
 // every tuple of a window to be in flight at once.
 //
-// A count window closes only when its tuples have arrived: one that does
-// not fill within MessageTimeout has its tuples time out and replay, and
-// they are counted again when it fills (at-least-once, as in Storm). Count
-// windows suit steady streams; time windows close on time.
+// A count window closes only when its tuples have arrived: the tuples of one
+// that does not fill within MessageTimeout time out and replay. The bolt
+// forgets them then, so that their replays take their place instead of
+// being counted with them.
 //
 // Time windows close on tick tuples the bolt asks for itself (a quarter of
 // Slide); a tick frequency set on the declarer overrides that. A bad conf
@@ -131,6 +131,7 @@ type windowedBolt struct {
 	confErr error
 	out     topology.OutputCollector
 	now     func() time.Time
+	timeout time.Duration // the topology's MessageTimeout; 0 without acking
 
 	held    []arrival // oldest first
 	acked   int       // held[:acked] are acked: no later window holds them
@@ -164,7 +165,7 @@ func (w *windowedBolt) Prepare(tc *topology.TopologyContext, out topology.Output
 		return fmt.Errorf("%w: window length + slide (%v) must be shorter than the topology's MessageTimeout (%v), or tuples time out inside their window and replay",
 			ErrBadConfig, span, tc.MessageTimeout)
 	}
-	w.out = out
+	w.out, w.timeout = out, tc.MessageTimeout
 	if w.now == nil {
 		w.now = time.Now
 	}
@@ -173,6 +174,7 @@ func (w *windowedBolt) Prepare(tc *topology.TopologyContext, out topology.Output
 
 func (w *windowedBolt) Execute(t *topology.Tuple) {
 	now := w.now()
+	w.forgetTimedOut(now)
 	if !t.IsTick() {
 		w.held = append(w.held, arrival{t: t, at: now})
 		w.fresh++
@@ -278,6 +280,22 @@ func (w *windowedBolt) evaluate(in, expired []arrival, newFrom int, start, end t
 		return false
 	}
 	return true
+}
+
+// forgetTimedOut drops the held tuples older than MessageTimeout: their
+// trees were failed, and their spouts replay them.
+func (w *windowedBolt) forgetTimedOut(now time.Time) {
+	if w.timeout <= 0 {
+		return
+	}
+	n := 0
+	for n < len(w.held) && now.Sub(w.held[n].at) >= w.timeout {
+		n++
+	}
+	if n > 0 {
+		w.forget(n)
+		w.fresh = min(w.fresh, len(w.held))
+	}
 }
 
 // forget drops the first n held tuples: acked, or failed (their spouts

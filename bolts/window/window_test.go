@@ -86,12 +86,18 @@ var epoch = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 func newHarness(t *testing.T, conf Config) *harness {
 	t.Helper()
+	return newHarnessTimeout(t, conf, time.Hour)
+}
+
+// newHarnessTimeout is newHarness with the topology's MessageTimeout.
+func newHarnessTimeout(t *testing.T, conf Config, timeout time.Duration) *harness {
+	t.Helper()
 	h := &harness{t: t, inner: &seen{}, out: &recorder{}, clock: epoch}
 	b := New(func() Bolt { return h.inner }, conf)().(*windowedBolt)
 	b.now = func() time.Time { return h.clock }
 	topo := buildTopology(t, func() Bolt { return &seen{} }, conf)
 	tc := topology.NewTopologyContext("t", topo, "count", topo.Tasks("count")[0], nil, nil)
-	tc.MessageTimeout = time.Hour
+	tc.MessageTimeout = timeout
 	if err := b.Prepare(tc, h.out); err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +197,18 @@ func TestCountWindows(t *testing.T) {
 	// window of the next two arrivals, 2 and 3 not in the one after.
 	if !slices.Equal(h.out.acked, []int{1, 2, 3, 4, 5}) {
 		t.Fatalf("acked %v, want [1 2 3 4 5]", h.out.acked)
+	}
+}
+
+// Tuples held past MessageTimeout were failed and replay: the bolt forgets
+// them, so that their replays are not counted with them.
+func TestTimedOutTuplesAreForgotten(t *testing.T) {
+	h := newHarnessTimeout(t, Config{LengthCount: 3}, time.Second)
+	h.at(0).send(1).send(2)
+	h.at(1500).send(3).send(4).send(5)
+	h.wantWindows(seenWindow{ms(1500), ms(1500), []int{3, 4, 5}, []int{3, 4, 5}, []int{}})
+	if !slices.Equal(h.out.acked, []int{3, 4, 5}) || len(h.out.failed) != 0 {
+		t.Fatalf("acked %v, failed %v; want [3 4 5] and none (1 and 2 timed out)", h.out.acked, h.out.failed)
 	}
 }
 
