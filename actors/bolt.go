@@ -19,6 +19,7 @@ type boltTask struct {
 	inbox   []*tupleBatch
 	pos     int             // next tuple of inbox[0]
 	current *topology.Tuple // the tuple in Execute, failed if Execute panics
+	process processSampler
 	tick    *topology.Origin
 	// tickQueued is true while a tick waits in the inbox: a blocked bolt
 	// gets one tick when it resumes, not one per missed period.
@@ -100,6 +101,7 @@ func (t *boltTask) drain() {
 			tp := &b.tuples[t.pos]
 			t.pos++
 			t.current = tp
+			t.process.executing(tp)
 			t.bolt.Execute(tp)
 			t.current = nil
 		}
@@ -249,6 +251,7 @@ func (t *boltTask) ack(tp *topology.Tuple) {
 		return
 	}
 	t.local.acked++
+	t.timeProcess(tp)
 	for _, a := range tp.Anchors() {
 		t.out.ack(ackOp{kind: opAck, root: a.Root, val: a.Edge ^ tp.AckVal()})
 	}
@@ -259,8 +262,17 @@ func (t *boltTask) fail(tp *topology.Tuple) {
 		return
 	}
 	t.local.failed++
+	t.timeProcess(tp)
 	for _, a := range tp.Anchors() {
 		t.out.ack(ackOp{kind: opFail, root: a.Root})
+	}
+}
+
+// timeProcess adds tp's process latency if it was sampled.
+func (t *boltTask) timeProcess(tp *topology.Tuple) {
+	if d, ok := t.process.acked(tp); ok {
+		t.local.processNanos += int64(d)
+		t.local.processed++
 	}
 }
 

@@ -332,6 +332,7 @@ func (l *LocalTopology) Metrics() []ComponentMetrics {
 			Acked:           c.acked.Load(),
 			Failed:          c.failed.Load(),
 			ExecuteLatency:  meanDuration(c.busyNanos.Load(), executed),
+			ProcessLatency:  meanDuration(c.processNanos.Load(), c.processed.Load()),
 			CompleteLatency: meanDuration(c.completeNanos.Load(), completed),
 			QueueDepth:      c.queued.Load(),
 			Pending:         c.pending.Load(),

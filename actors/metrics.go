@@ -23,6 +23,10 @@ type TaskMetrics struct {
 	Failed int64
 	// ExecuteLatency is the mean time a bolt spends in Execute.
 	ExecuteLatency time.Duration
+	// ProcessLatency is the mean time from a bolt taking a tuple up to its
+	// ack or fail, over a sample of one tuple in 20 (Storm's, sampled as
+	// Storm does); above ExecuteLatency for a bolt that acks later.
+	ProcessLatency time.Duration
 	// CompleteLatency is the mean time from a spout's emit to its tree
 	// completing.
 	CompleteLatency time.Duration
@@ -53,6 +57,7 @@ type ComponentMetrics struct {
 type taskCounters struct {
 	emitted, transferred, executed, acked, failed atomic.Int64
 	busyNanos, completeNanos, completed           atomic.Int64
+	processNanos, processed                       atomic.Int64
 	queued, pending, restarts, errors             atomic.Int64
 }
 
@@ -60,6 +65,7 @@ type taskCounters struct {
 type localCounts struct {
 	emitted, transferred, executed, acked, failed int64
 	busyNanos, completeNanos, completed           int64
+	processNanos, processed                       int64
 }
 
 func (c *taskCounters) publish(l *localCounts) {
@@ -84,6 +90,10 @@ func (c *taskCounters) publish(l *localCounts) {
 	if l.completed != 0 {
 		c.completed.Add(l.completed)
 		c.completeNanos.Add(l.completeNanos)
+	}
+	if l.processed != 0 {
+		c.processed.Add(l.processed)
+		c.processNanos.Add(l.processNanos)
 	}
 	*l = localCounts{}
 }
@@ -119,7 +129,7 @@ func meanDuration(nanos, n int64) time.Duration {
 
 func sumComponent(c *ComponentMetrics) {
 	sort.Slice(c.Tasks, func(i, j int) bool { return c.Tasks[i].Task < c.Tasks[j].Task })
-	var execNanos, completeNanos float64
+	var execNanos, processNanos, completeNanos float64
 	for _, t := range c.Tasks {
 		c.Emitted += t.Emitted
 		c.Transferred += t.Transferred
@@ -131,6 +141,7 @@ func sumComponent(c *ComponentMetrics) {
 		c.Restarts += t.Restarts
 		c.Errors += t.Errors
 		execNanos += float64(t.ExecuteLatency) * float64(t.Executed)
+		processNanos += float64(t.ProcessLatency) * float64(t.Executed)
 		completeNanos += float64(t.CompleteLatency) * float64(t.Acked)
 		if t.Capacity > c.Capacity {
 			c.Capacity = t.Capacity // Storm shows the busiest task's capacity
@@ -138,6 +149,7 @@ func sumComponent(c *ComponentMetrics) {
 	}
 	if c.Executed > 0 {
 		c.ExecuteLatency = time.Duration(execNanos / float64(c.Executed))
+		c.ProcessLatency = time.Duration(processNanos / float64(c.Executed))
 	}
 	if c.Acked > 0 && c.Spout {
 		c.CompleteLatency = time.Duration(completeNanos / float64(c.Acked))

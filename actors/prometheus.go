@@ -42,6 +42,8 @@ var taskMetrics = []taskMetric{
 		func(m *TaskMetrics) float64 { return float64(m.Errors) }),
 	newTaskMetric("squall_execute_latency_seconds", "Mean time a bolt task spends in Execute.", prometheus.GaugeValue,
 		func(m *TaskMetrics) float64 { return m.ExecuteLatency.Seconds() }),
+	newTaskMetric("squall_process_latency_seconds", "Mean time from a bolt task taking a tuple up to acking it (sampled).", prometheus.GaugeValue,
+		func(m *TaskMetrics) float64 { return m.ProcessLatency.Seconds() }),
 	newTaskMetric("squall_task_capacity_ratio", "Share of wall time the task spent executing since the previous scrape.", prometheus.GaugeValue,
 		func(m *TaskMetrics) float64 { return m.Capacity }),
 	newTaskMetric("squall_task_queue_depth", "Tuples waiting for the task.", prometheus.GaugeValue,

@@ -71,6 +71,7 @@ type Figures struct {
 	Acked           int64   `json:"acked"`
 	Failed          int64   `json:"failed"`
 	ExecuteLatency  float64 `json:"executeLatencyMs"`
+	ProcessLatency  float64 `json:"processLatencyMs"`
 	CompleteLatency float64 `json:"completeLatencyMs"`
 	Capacity        float64 `json:"capacity"`
 	QueueDepth      int64   `json:"queueDepth"`
@@ -83,7 +84,7 @@ func figures(m *actors.TaskMetrics) Figures {
 	return Figures{
 		Emitted: m.Emitted, Transferred: m.Transferred, Executed: m.Executed,
 		Acked: m.Acked, Failed: m.Failed,
-		ExecuteLatency: ms(m.ExecuteLatency), CompleteLatency: ms(m.CompleteLatency),
+		ExecuteLatency: ms(m.ExecuteLatency), ProcessLatency: ms(m.ProcessLatency), CompleteLatency: ms(m.CompleteLatency),
 		Capacity: m.Capacity, QueueDepth: m.QueueDepth, Pending: m.Pending,
 		Restarts: m.Restarts, Errors: m.Errors,
 	}

@@ -65,9 +65,9 @@ const squall = (() => {
   }
 
   const figureHead = ["Emitted", "Transferred", "Executed", "Acked", "Failed",
-    "Execute ms", "Complete ms", "Capacity", "Queue", "Pending", "Restarts", "Errors"];
+    "Execute ms", "Process ms", "Complete ms", "Capacity", "Queue", "Pending", "Restarts", "Errors"];
   const figureCells = (f) => [num(f.emitted), num(f.transferred), num(f.executed), num(f.acked), num(f.failed),
-    f.executeLatencyMs.toFixed(3), f.completeLatencyMs.toFixed(2), f.capacity.toFixed(2),
+    f.executeLatencyMs.toFixed(3), f.processLatencyMs.toFixed(3), f.completeLatencyMs.toFixed(2), f.capacity.toFixed(2),
     num(f.queueDepth), num(f.pending), f.restarts, f.errors];
   const table = (cls, head, rows) => '<table class="' + cls + '"><thead><tr>' + head.map((h) => "<th>" + h + "</th>").join("") +
     "</tr></thead><tbody>" + rows.map((r) => "<tr>" + r.map((x) => "<td>" + x + "</td>").join("") + "</tr>").join("") + "</tbody></table>";
