@@ -315,7 +315,7 @@ func (l *LocalTopology) Shutdown() {
 func (l *LocalTopology) Done() <-chan struct{} { return l.done }
 
 // Metrics returns per-component metrics, components in id order. Capacity is
-// measured over the time since the previous call.
+// measured over windows of at least CapacityWindow.
 func (l *LocalTopology) Metrics() []ComponentMetrics {
 	now := time.Now()
 	var tasks []TaskMetrics

@@ -30,8 +30,9 @@ type TaskMetrics struct {
 	// CompleteLatency is the mean time from a spout's emit to its tree
 	// completing.
 	CompleteLatency time.Duration
-	// Capacity is the share of wall time the task spent executing since the
-	// previous Metrics call (or the start): near 1 means it is the bottleneck.
+	// Capacity is the share of wall time the task spent executing over the
+	// last CapacityWindow or more (over the time since the start until one
+	// has passed): near 1 means it is the bottleneck.
 	Capacity float64
 	// QueueDepth is the number of tuples waiting for the task.
 	QueueDepth int64
@@ -98,25 +99,36 @@ func (c *taskCounters) publish(l *localCounts) {
 	*l = localCounts{}
 }
 
-// metricsWindow remembers the previous snapshot's busy time so Capacity is a
-// rate over the time between two Metrics calls.
+// CapacityWindow is the least time Capacity is measured over. Metrics
+// read more often than that (a dashboard, and Prometheus, say) all get the
+// capacities of the last full window, rather than shortening each other's.
+const CapacityWindow = 5 * time.Second
+
+// metricsWindow measures Capacity: busy time over wall time, by windows of
+// at least CapacityWindow.
 type metricsWindow struct {
 	mu   sync.Mutex
-	at   time.Time
-	busy map[int]int64
+	at   time.Time       // the start of the current window
+	busy map[int]int64   // busy nanoseconds by task at its start
+	last map[int]float64 // the capacities of the last full window
 }
 
 func (w *metricsWindow) capacities(now time.Time, busy map[int]int64) map[int]float64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make(map[int]float64, len(busy))
 	wall := now.Sub(w.at)
+	if wall < CapacityWindow && w.last != nil {
+		return w.last
+	}
+	out := make(map[int]float64, len(busy))
 	for task, b := range busy {
 		if wall > 0 {
 			out[task] = float64(b-w.busy[task]) / float64(wall)
 		}
 	}
-	w.at, w.busy = now, busy
+	if wall >= CapacityWindow {
+		w.at, w.busy, w.last = now, busy, out
+	}
 	return out
 }
 

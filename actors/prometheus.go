@@ -44,7 +44,7 @@ var taskMetrics = []taskMetric{
 		func(m *TaskMetrics) float64 { return m.ExecuteLatency.Seconds() }),
 	newTaskMetric("squall_process_latency_seconds", "Mean time from a bolt task taking a tuple up to acking it (sampled).", prometheus.GaugeValue,
 		func(m *TaskMetrics) float64 { return m.ProcessLatency.Seconds() }),
-	newTaskMetric("squall_task_capacity_ratio", "Share of wall time the task spent executing since the previous scrape.", prometheus.GaugeValue,
+	newTaskMetric("squall_task_capacity_ratio", "Share of wall time the task spent executing, over the last "+CapacityWindow.String()+" or more.", prometheus.GaugeValue,
 		func(m *TaskMetrics) float64 { return m.Capacity }),
 	newTaskMetric("squall_task_queue_depth", "Tuples waiting for the task.", prometheus.GaugeValue,
 		func(m *TaskMetrics) float64 { return float64(m.QueueDepth) }),
@@ -68,8 +68,6 @@ type prometheusCollector struct {
 // of the topologies topologies returns (by name) at each scrape: the
 // counters and gauges of TaskMetrics, labelled topology, component and
 // task. Register it with a prometheus.Registry and serve that with promhttp.
-// A scrape reads Metrics, so Capacity covers the time since the previous
-// scrape or Metrics call.
 func NewPrometheusCollector(topologies func() map[string]*LocalTopology) prometheus.Collector {
 	return prometheusCollector{topologies: topologies}
 }
