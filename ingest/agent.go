@@ -14,6 +14,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/fsnotify/fsnotify"
 )
 
 // Agent follows the files of its Config and produces their lines to Kafka.
@@ -30,6 +31,9 @@ type Agent struct {
 	// answered; reading waits while it is at MaxBufferedBytes.
 	buffered   atomic.Int64
 	bufferFull atomic.Bool // reported when it became full, and when not any more
+	// watch tells of changes in the globs' directories; nil without.
+	watch      *fsnotify.Watcher
+	tickQueued atomic.Bool // a tick sent on a notification awaits the supervisor
 	// readBuffers are shared by the file actors, which copy the lines out,
 	// so that memory follows the reads in progress, not the files followed.
 	readBuffers sync.Pool
@@ -154,6 +158,7 @@ func Start(ctx context.Context, conf Config) (*Agent, error) {
 	found := make(chan struct{})
 	a.system.Root.Send(a.super, &tick{found: found})
 	<-found
+	a.watch = a.watchFiles()
 	go a.run(ctx)
 	return a, nil
 }
@@ -278,6 +283,9 @@ func (a *Agent) run(ctx context.Context) {
 
 // stopActors stops every file actor; no line is handed over after it.
 func (a *Agent) stopActors() {
+	if a.watch != nil {
+		a.watch.Close()
+	}
 	_ = a.system.Root.StopFuture(a.super).Wait()
 }
 

@@ -373,3 +373,31 @@ func TestStopWhileKafkaDownSavesOnlyAcknowledged(t *testing.T) {
 	wait(t, 20*time.Second, "every line in Kafka", func() bool { return col.distinct() == 200 })
 	col.check(t, map[string]int{"a": 200}, true)
 }
+
+// With polling all but off, a line appended to a followed file, and a new
+// file, still reach Kafka at once: the agent is told of writes (inotify).
+func TestWritesAreSeenWithoutWaitingForThePoll(t *testing.T) {
+	k := startKafka(t, "orders", 1)
+	dir := t.TempDir()
+	conf := testConfig(t, k, "orders", dir)
+	conf.PollInterval = time.Hour
+	appendTo := func(name, text string) {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteString(text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendTo("a.log", line("a", 0))
+	col := collect(t, k, "orders")
+	a := startAgent(t, context.Background(), conf)
+	defer a.Stop()
+	wait(t, 10*time.Second, "the line there at start", func() bool { return col.count() == 1 })
+	appendTo("a.log", line("a", 1))
+	wait(t, 10*time.Second, "the appended line, long before the next poll", func() bool { return col.count() == 2 })
+	appendTo("b.log", line("b", 0))
+	wait(t, 10*time.Second, "the new file's line, long before the next poll", func() bool { return col.count() == 3 })
+}

@@ -48,7 +48,10 @@ type Config struct {
 	// Keep it below the broker's message.max.bytes.
 	MaxLineLength int
 	// PollInterval is how often files are globbed for new ones and idle
-	// files are checked for growth (default DefaultPollInterval).
+	// files are checked for growth (default DefaultPollInterval). Where the
+	// kernel tells of changes (inotify, for globs whose directory has no
+	// wildcard), writes and new files are seen at once and polling is the
+	// fallback.
 	PollInterval time.Duration
 
 	// BatchBytes and BatchLines make the producer send a partition's batch

@@ -24,6 +24,7 @@ type fileState struct {
 
 	curPath   atomic.Pointer[string] // set by the supervisor
 	unmatched atomic.Bool            // no glob matches it any more: renamed away or deleted
+	notified  atomic.Bool            // a poll sent on a write notification awaits the actor
 	drained   atomic.Bool            // read to its end since it was unmatched
 	size      atomic.Int64
 	readOff   atomic.Int64 // where the next read starts
@@ -100,6 +101,7 @@ func (f *fileActor) Receive(c actor.Context) {
 		f.fs.started = true
 		f.kick(c)
 	case *poll:
+		f.fs.notified.Store(false)
 		f.kick(c)
 	case *readMore:
 		if m.loop == f.fs.loop {
@@ -325,9 +327,10 @@ func (f *fileActor) send(content []byte, end int64) {
 	if fs.keyField != "" {
 		key = jsonKey(content, fs.keyField)
 	}
-	f.a.producer.add(fs.dest, fs, key, content, end, size)
-	f.lines++
-	f.bytes += int64(size)
+	if f.a.producer.add(fs.dest, fs, key, content, end, size) {
+		f.lines++
+		f.bytes += int64(size)
+	}
 }
 
 // tooLong reports and skips an over-long line.

@@ -191,11 +191,17 @@ func (p *producer) topic(name string) (*topic, error) {
 
 // add appends a line of fs ending at end to the open batch of its
 // partition: the one its key hashes to, or for a line without a key the
-// topic's sticky partition. It never waits for Kafka: the agent bounds what
+// topic's sticky partition. A line of a generation Kafka refused a line of
+// is dropped, and add reports false: the file is read again from before
+// the refused one. It never waits for Kafka: the agent bounds what
 // is buffered before reading.
-func (p *producer) add(t *topic, fs *fileState, key, value []byte, end int64, size int) {
+func (p *producer) add(t *topic, fs *fileState, key, value []byte, end int64, size int) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	gen, seq, ok := fs.tracker.sent(end)
+	if !ok {
+		return false
+	}
 	part := t.pick(key)
 	for part.open != nil && part.open.size+encodedSize(key, value) > p.limit {
 		p.seal(part)
@@ -207,11 +213,11 @@ func (p *producer) add(t *topic, fs *fileState, key, value []byte, end int64, si
 		part.open = b
 		p.signal() // for the send loop to seal it after Linger
 	}
-	gen, seq := fs.tracker.sent(end)
 	b.add(fs, gen, seq, key, value, size)
 	if b.lines() >= p.batchLines {
 		p.seal(part)
 	}
+	return true
 }
 
 // pick returns the partition of a line with key (nil for none). Under t.mu.

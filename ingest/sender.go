@@ -270,6 +270,20 @@ func (p *producer) refuse(part *partition, b *batch, err error) {
 	}
 	clear(part.queue[len(kept):])
 	part.queue = kept
+	// Batches still filling or waiting to be queued hold lines read after
+	// the refused ones: sent now, they would overtake them.
+	t := part.topic
+	t.mu.Lock()
+	if part.open != nil {
+		p.finish(part.open, err)
+		part.open = nil
+	}
+	for _, q := range part.sealed {
+		p.finish(q, err)
+	}
+	clear(part.sealed)
+	part.sealed = part.sealed[:0]
+	t.mu.Unlock()
 	p.finish(b, err)
 	if p.idempotent && !part.needID {
 		part.needID, part.pending = true, nil

@@ -27,6 +27,7 @@ func (s *supervisor) Receive(c actor.Context) {
 		}
 		s.a.mu.Unlock()
 	case *tick:
+		s.a.tickQueued.Store(false)
 		s.discover(c)
 		s.a.mu.Lock()
 		for _, fs := range s.a.files {

@@ -54,12 +54,19 @@ func (t *tracker) push(l pendingLine) uint64 {
 }
 
 // sent registers a line ending at end and returns its generation and
-// sequence number for the acknowledgement.
-func (t *tracker) sent(end int64) (gen, seq uint64) {
+// sequence number for the acknowledgement; ok is false, and nothing is
+// registered, once a line of the generation was refused.
+func (t *tracker) sent(end int64) (gen, seq uint64, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.failure != nil {
+		// Kafka refused a line of this generation: the file is read again
+		// from the acknowledged offset, and a line sent now would reach
+		// Kafka before the refused ones do.
+		return 0, 0, false
+	}
 	t.outstanding++
-	return t.gen, t.push(pendingLine{end: end})
+	return t.gen, t.push(pendingLine{end: end}), true
 }
 
 // skipped registers an over-long line ending at end, which is not sent but

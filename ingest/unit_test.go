@@ -18,10 +18,10 @@ func ackOne(tr *tracker, gen, seq uint64) { tr.ack(gen, 1, []seqRun{{seq, seq + 
 
 func TestTrackerAdvancesOverTheAcknowledgedPrefix(t *testing.T) {
 	tr := newTracker(100)
-	_, s1 := tr.sent(110)
-	_, s2 := tr.sent(120)
+	_, s1, _ := tr.sent(110)
+	_, s2, _ := tr.sent(120)
 	tr.skipped(130)
-	g, s3 := tr.sent(140)
+	g, s3, _ := tr.sent(140)
 	if off := tr.offset(); off != 100 {
 		t.Fatalf("offset %d before any ack, want 100", off)
 	}
@@ -46,19 +46,22 @@ func TestTrackerAdvancesOverTheAcknowledgedPrefix(t *testing.T) {
 
 func TestTrackerRewindIgnoresOlderGenerations(t *testing.T) {
 	tr := newTracker(0)
-	g1, s1 := tr.sent(10)
+	g1, s1, _ := tr.sent(10)
 	tr.sent(20)
-	_, s3 := tr.sent(30)
+	_, s3, _ := tr.sent(30)
 	ackOne(tr, g1, s1)
 	tr.fail(g1, 1, errors.New("refused")) // the answer for s2
 	if _, outstanding, failure := tr.state(); outstanding != 1 || failure == nil {
 		t.Fatalf("after a failure: %d outstanding, failure %v", outstanding, failure)
 	}
+	if _, _, ok := tr.sent(40); ok {
+		t.Fatal("a line was taken after its generation failed and before the rewind")
+	}
 	if from := tr.rewind(-1); from != 10 {
 		t.Fatalf("rewind to %d, want the acknowledged 10", from)
 	}
 	ackOne(tr, g1, s3) // an answer for the old generation
-	g2, s4 := tr.sent(20)
+	g2, s4, _ := tr.sent(20)
 	if g2 == g1 {
 		t.Fatal("rewind kept the generation")
 	}
@@ -80,7 +83,7 @@ func TestTrackerManyLinesOutOfOrder(t *testing.T) {
 	var seqs []uint64
 	var gen uint64
 	for i := range n {
-		g, s := tr.sent(int64(i+1) * 10)
+		g, s, _ := tr.sent(int64(i+1) * 10)
 		gen = g
 		seqs = append(seqs, s)
 	}
@@ -102,7 +105,7 @@ func TestTrackerManyLinesOutOfOrder(t *testing.T) {
 	}
 	size := len(tr.pending)
 	for round := range 10 {
-		g, s := tr.sent(int64(n+round+1) * 10)
+		g, s, _ := tr.sent(int64(n+round+1) * 10)
 		ackOne(tr, g, s)
 	}
 	if len(tr.pending) != size || tr.offset() != int64(n+10)*10 {

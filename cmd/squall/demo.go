@@ -156,10 +156,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 		Brokers:   brokers,
 		Groups:    []ingest.FileGroup{{Topic: demoTopic, Globs: []string{filepath.Join(logs, "*.log")}, KeyField: "orderId"}},
 		Positions: filepath.Join(dir, "tail-positions.json"),
-		// A line waits for the agent's next look at the file: look often,
-		// so the dashboard follows the log closely.
-		PollInterval: 20 * time.Millisecond,
-		Logger:       logger,
+		Logger:    logger,
 	})
 	if err != nil {
 		return err

@@ -73,7 +73,7 @@ func newTailCommand() *cobra.Command {
 	f.StringVar(&acks, "acks", "all", "acknowledgement awaited: all, leader (needs --no-idempotence) or none (ditto)")
 	f.BoolVar(&conf.DisableIdempotence, "no-idempotence", false, "turn off the idempotent producer (retries may then duplicate lines)")
 	f.IntVar(&conf.MaxLineLength, "max-line-length", ingest.DefaultMaxLineLength, "longest line produced, in bytes; longer ones are reported and skipped")
-	f.DurationVar(&conf.PollInterval, "poll-interval", ingest.DefaultPollInterval, "how often files are globbed and checked for growth")
+	f.DurationVar(&conf.PollInterval, "poll-interval", ingest.DefaultPollInterval, "how often files are globbed and checked for growth, besides inotify's word of every write")
 	f.IntVar(&conf.MaxBufferedBytes, "max-buffered-bytes", ingest.DefaultMaxBufferedBytes, "bytes of lines awaiting Kafka before reading waits")
 	f.DurationVar(&conf.PositionInterval, "position-interval", ingest.DefaultPositionInterval, "how often the position file is saved")
 	f.StringVar(&conf.KafkaVersion, "kafka-version", "", "Kafka protocol version to speak, such as 3.6.0 (default: sarama's)")

@@ -99,8 +99,7 @@ func writeOrders(path string, n, rate int, seed uint64) error {
 func startAgent(brokers []string, topic, logs string) (*ingest.Agent, error) {
 	return ingest.Start(context.Background(), ingest.Config{
 		Brokers: brokers, Positions: filepath.Join(logs, "positions.json"), Logger: slog.New(slog.DiscardHandler),
-		PollInterval: 20 * time.Millisecond, // as the demo: a line waits for the agent's next look
-		Groups:       []ingest.FileGroup{{Topic: topic, Globs: []string{filepath.Join(logs, "*.log")}, KeyField: "orderId"}},
+		Groups: []ingest.FileGroup{{Topic: topic, Globs: []string{filepath.Join(logs, "*.log")}, KeyField: "orderId"}},
 	})
 }
 
