@@ -90,9 +90,11 @@ type FileMetrics struct {
 	Lag int64
 }
 
-// Start validates conf, takes the position file's lock, loads it, connects
-// to Kafka (waiting, until ctx ends, while no broker is reachable) and
-// starts following files; it returns once the files present are found. A corrupt position file is reported and moved aside, and every
+// Start validates conf, takes the position file's lock (waiting a few
+// seconds for an agent killed a moment ago to let go of it), loads it,
+// connects to Kafka (waiting, until ctx ends, while no broker is
+// reachable) and starts following files; it returns once the files present
+// are found. A corrupt position file is reported and moved aside, and every
 // file is then read from its start.
 //
 // Ending ctx abandons the agent as a crash would: nothing is flushed and
@@ -103,7 +105,7 @@ func Start(ctx context.Context, conf Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := lockPositions(conf.Positions)
+	lock, err := lockPositions(ctx, conf.Positions)
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +12,8 @@ import (
 	"time"
 )
 
-// ErrPositionsLocked means another agent holds the position file.
+// ErrPositionsLocked means another agent holds the position file, and did
+// not let go of it within a few seconds.
 var ErrPositionsLocked = errors.New("position file in use by another agent")
 
 // ErrCorruptPositions means the position file could not be parsed. Start
@@ -107,9 +109,15 @@ func savePositions(path string, ps []position) error {
 	return nil
 }
 
+// positionsLockWait is how long Start waits for the position file's lock:
+// an agent killed a moment ago holds it until the kernel has torn its
+// process down, which takes a while with file notifications to release.
+const positionsLockWait = 3 * time.Second
+
 // lockPositions takes an exclusive lock on Positions + ".lock", released by
-// closing the returned file (and by the kernel when the process dies).
-func lockPositions(path string) (*os.File, error) {
+// closing the returned file (and by the kernel when the process dies). It
+// waits up to positionsLockWait, or until ctx ends, for a holder to go.
+func lockPositions(ctx context.Context, path string) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("position file directory: %w", err)
 	}
@@ -117,12 +125,23 @@ func lockPositions(path string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock position file: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+	deadline := time.Now().Add(positionsLockWait)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock position file %s: %w", path, err)
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			f.Close()
 			return nil, fmt.Errorf("%w: %s", ErrPositionsLocked, path)
 		}
-		return nil, fmt.Errorf("lock position file %s: %w", path, err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	return f, nil
 }

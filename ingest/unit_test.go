@@ -238,7 +238,7 @@ func TestStartRefusesBadConfigAndSharedPositions(t *testing.T) {
 	if _, err := Start(t.Context(), bad); !errors.Is(err, ErrNoPositions) {
 		t.Fatalf("Start without Positions: %v", err)
 	}
-	lock, err := lockPositions(conf.Positions)
+	lock, err := lockPositions(t.Context(), conf.Positions)
 	if err != nil {
 		t.Fatal(err)
 	}
