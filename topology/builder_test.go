@@ -157,3 +157,24 @@ func TestBuildReportsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+func TestContextInputsAndRequiredFields(t *testing.T) {
+	b := NewBuilder()
+	b.SetSpout("orders", spout, 1)
+	b.SetBolt("sum", bolt, 2).FieldsGrouping("orders", "user")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := NewTopologyContext("t", topo, "sum", topo.Tasks("sum")[1], nil, nil)
+	in := tc.Inputs()
+	if len(in) != 1 || in[0].Component != "orders" || in[0].Stream != DefaultStream || !in[0].Fields.Contains("amount") {
+		t.Fatalf("inputs %+v", in)
+	}
+	if err := tc.RequireInputFields("user", "amount"); err != nil {
+		t.Fatalf("declared fields: %v", err)
+	}
+	if err := tc.RequireInputFields("user", "city"); !errors.Is(err, ErrUnknownField) || !strings.Contains(err.Error(), `"city"`) {
+		t.Fatalf("a missing field: %v, want ErrUnknownField naming it", err)
+	}
+}

@@ -1,6 +1,9 @@
 package topology
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Spout is a source of tuples (Storm's ISpout). The runtime calls its methods
 // from one goroutine at a time, the task's own, so a spout needs no locks for
@@ -146,6 +149,38 @@ func (tc *TopologyContext) Topology() *Topology { return tc.topo }
 
 // ComponentTasks returns the task ids of a component, ascending.
 func (tc *TopologyContext) ComponentTasks(component string) []int { return tc.topo.Tasks(component) }
+
+// InputStream is a stream a component subscribes to, with its fields.
+type InputStream struct {
+	Component string
+	Stream    string
+	Fields    Fields
+}
+
+// Inputs returns the streams this task's component subscribes to, with
+// their fields (Storm's getThisSources and getComponentOutputFields).
+func (tc *TopologyContext) Inputs() []InputStream {
+	var out []InputStream
+	for _, in := range tc.topo.Component(tc.ComponentID).Inputs {
+		out = append(out, InputStream{Component: in.Component, Stream: in.Stream, Fields: tc.topo.Component(in.Component).Streams[in.Stream].Fields})
+	}
+	return out
+}
+
+// RequireInputFields reports, wrapping ErrUnknownField, the first of names
+// that a stream this task's component subscribes to does not declare: a
+// bolt that reads fields by name checks in Prepare that it will find them.
+func (tc *TopologyContext) RequireInputFields(names ...string) error {
+	for _, in := range tc.Inputs() {
+		for _, name := range names {
+			if !in.Fields.Contains(name) {
+				return fmt.Errorf("%s reads stream %q of %s, which has no field %q (its fields: %v): %w",
+					tc.ComponentID, in.Stream, in.Component, name, in.Fields, ErrUnknownField)
+			}
+		}
+	}
+	return nil
+}
 
 // Done is closed when the task stops, so that a component blocking in
 // Open/Prepare or a background goroutine of its own can give up.

@@ -34,10 +34,9 @@ func (b *filterBolt) DeclareOutputFields(d *topology.OutputDeclarer) { d.Declare
 
 // Prepare checks that every input stream has the declared fields.
 func (b *filterBolt) Prepare(tc *topology.TopologyContext) error {
-	topo := tc.Topology()
-	for _, in := range topo.Component(tc.ComponentID).Inputs {
-		if got := topo.Component(in.Component).Streams[in.Stream].Fields; !slices.Equal(got, b.fields) {
-			return fmt.Errorf("filter %s: stream %q of %s has fields %v, not the %v it declares", tc.ComponentID, in.Stream, in.Component, got, b.fields)
+	for _, in := range tc.Inputs() {
+		if !slices.Equal(in.Fields, b.fields) {
+			return fmt.Errorf("filter %s: stream %q of %s has fields %v, not the %v it declares", tc.ComponentID, in.Stream, in.Component, in.Fields, b.fields)
 		}
 	}
 	return nil

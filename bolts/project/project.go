@@ -22,14 +22,8 @@ func (b *projectBolt) DeclareOutputFields(d *topology.OutputDeclarer) { d.Declar
 
 // Prepare checks that every input stream declares the kept fields.
 func (b *projectBolt) Prepare(tc *topology.TopologyContext) error {
-	topo := tc.Topology()
-	for _, in := range topo.Component(tc.ComponentID).Inputs {
-		got := topo.Component(in.Component).Streams[in.Stream].Fields
-		for _, f := range b.fields {
-			if got.Index(f) < 0 {
-				return fmt.Errorf("project %s: stream %q of %s has no field %q (fields %v)", tc.ComponentID, in.Stream, in.Component, f, got)
-			}
-		}
+	if err := tc.RequireInputFields(b.fields...); err != nil {
+		return fmt.Errorf("project: %w", err)
 	}
 	return nil
 }

@@ -39,15 +39,8 @@ func (c *countBolt) DeclareOutputFields(d *topology.OutputDeclarer) {
 // Prepare checks that every stream the bolt reads declares the key fields:
 // a missing one would count every tuple under a nil key.
 func (c *countBolt) Prepare(tc *topology.TopologyContext) error {
-	topo := tc.Topology()
-	for _, in := range topo.Component(tc.ComponentID).Inputs {
-		fields := topo.Component(in.Component).Streams[in.Stream].Fields
-		for _, k := range c.keys {
-			if fields.Index(k) < 0 {
-				return fmt.Errorf("window count of %s: key field %q not declared by stream %q of %s (fields %v)",
-					tc.ComponentID, k, in.Stream, in.Component, fields)
-			}
-		}
+	if err := tc.RequireInputFields(c.keys...); err != nil {
+		return fmt.Errorf("window count: %w", err)
 	}
 	c.index = make(map[string]int)
 	return nil

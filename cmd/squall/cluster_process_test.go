@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -105,6 +106,19 @@ func startSquall(t *testing.T, bin string, started *regexp.Regexp, args ...strin
 	return p
 }
 
+// nodeRow is a node's row in `squall list` (one per node, whatever else
+// its columns hold).
+var nodeRow = regexp.MustCompile(`(?m)^127\.0\.0\.`)
+
+// waitForNodes waits until `squall list` shows n nodes.
+func waitForNodes(t *testing.T, bin, zk string, n int) {
+	t.Helper()
+	waitFor(t, 20*time.Second, fmt.Sprintf("%d nodes listed", n), func() bool {
+		out, _ := squallCLI(t, bin, "list", "--zk", zk)
+		return len(nodeRow.FindAllString(out, -1)) >= n
+	})
+}
+
 func squallCLI(t *testing.T, bin string, args ...string) (string, error) {
 	t.Helper()
 	out, err := exec.Command(bin, args...).CombinedOutput()
@@ -128,8 +142,7 @@ func TestNodeProcessesRunASubmittedTopologyAndSurviveKill9(t *testing.T) {
 		}
 		return out
 	}
-	nodeLine := regexp.MustCompile(`(?m)^127\.0\.0\.`)
-	waitFor(t, 20*time.Second, "three nodes listed", func() bool { return len(nodeLine.FindAllString(list(), -1)) >= 3 })
+	waitForNodes(t, bin, z.Addr(), 3)
 
 	if out, err := squallCLI(t, bin, "submit", "orders-count", "--zk", z.Addr(), "--set", "rate=2000"); err != nil {
 		t.Fatalf("submit: %v\n%s", err, out)

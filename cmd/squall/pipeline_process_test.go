@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,15 +17,42 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
-// submitOrders submits the order analysis with three tasks of each
-// component, spread over all nodes unless more args say otherwise.
-func submitOrders(t *testing.T, bin, zk, brokers, redis string, more ...string) {
+// ordersCluster is what the order analysis runs against on node
+// processes: ZooKeeper, Redis, an in-process broker holding the orders
+// (their truth kept), and the squall binary.
+type ordersCluster struct {
+	z     *testinfra.ZooKeeper
+	r     *testinfra.Redis
+	k     *testinfra.Kafka
+	rc    *goredis.Client
+	truth *orders.Truth
+	bin   string
+}
+
+// startOrdersCluster starts the servers and fills topic "orders" (8
+// partitions) with n order lines.
+func startOrdersCluster(t *testing.T, n int) *ordersCluster {
 	t.Helper()
-	args := append([]string{"submit", "orders", "--zk", zk}, more...)
-	for _, s := range []string{"brokers=" + brokers, "redis=" + redis, "timeout=5s", "spouts=3", "parsers=3", "writers=3"} {
+	c := &ordersCluster{
+		z: testinfra.StartZooKeeper(t),
+		r: testinfra.StartRedis(t),
+		k: testinfra.StartKafka(t, kfake.SeedTopics(8, "orders")),
+	}
+	c.rc = goredis.NewClient(&goredis.Options{Addr: c.r.Addr()})
+	t.Cleanup(func() { c.rc.Close() })
+	c.truth = fillOrders(t, c.k.Brokers(), n)
+	c.bin = buildSquall(t)
+	return c
+}
+
+// submit submits the order analysis, reading the broker and writing Redis.
+func (c *ordersCluster) submit(t *testing.T) {
+	t.Helper()
+	args := []string{"submit", "orders", "--zk", c.z.Addr()}
+	for _, s := range []string{"brokers=" + c.k.Brokers()[0], "redis=" + c.r.Addr(), "timeout=5s", "spouts=3", "parsers=3", "writers=3"} {
 		args = append(args, "--set", s)
 	}
-	if out, err := squallCLI(t, bin, args...); err != nil {
+	if out, err := squallCLI(t, c.bin, args...); err != nil {
 		t.Fatalf("submit: %v\n%s", err, out)
 	}
 }
@@ -146,23 +172,14 @@ func fillOrders(t *testing.T, brokers []string, n int) *orders.Truth {
 // leader are killed with kill -9 mid-run; Redis ends equal to the truth.
 func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
 	const n = 200_000
-	z := testinfra.StartZooKeeper(t)
-	r := testinfra.StartRedis(t)
-	k := testinfra.StartKafka(t, kfake.SeedTopics(8, "orders"))
-	rc := goredis.NewClient(&goredis.Options{Addr: r.Addr()})
-	defer rc.Close()
-
-	truth := fillOrders(t, k.Brokers(), n)
-	bin := buildSquall(t)
+	c := startOrdersCluster(t, n)
+	z, rc, truth, bin := c.z, c.rc, c.truth, c.bin
 	var nodes []*squallProcess
 	for _, host := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
 		nodes = append(nodes, startNodeProcess(t, bin, z.Addr(), host+":0"))
 	}
-	waitFor(t, 20*time.Second, "three nodes listed", func() bool {
-		out, _ := squallCLI(t, bin, "list", "--zk", z.Addr())
-		return strings.Count(out, "127.0.0.") >= 3
-	})
-	submitOrders(t, bin, z.Addr(), k.Brokers()[0], r.Addr())
+	waitForNodes(t, bin, z.Addr(), 3)
+	c.submit(t)
 	keys := orders.Keys{Prefix: orders.DefaultPrefix}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -201,17 +218,12 @@ func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
 // loses nothing: Redis ends equal to the truth.
 func TestOrdersRebalancedFromTwoToThreeNodeProcesses(t *testing.T) {
 	const n = 100_000
-	z := testinfra.StartZooKeeper(t)
-	r := testinfra.StartRedis(t)
-	k := testinfra.StartKafka(t, kfake.SeedTopics(8, "orders"))
-	rc := goredis.NewClient(&goredis.Options{Addr: r.Addr()})
-	defer rc.Close()
-	truth := fillOrders(t, k.Brokers(), n)
-	bin := buildSquall(t)
+	c := startOrdersCluster(t, n)
+	z, rc, truth, bin := c.z, c.rc, c.truth, c.bin
 	for _, host := range []string{"127.0.0.1", "127.0.0.2"} {
 		startNodeProcess(t, bin, z.Addr(), host+":0")
 	}
-	submitOrders(t, bin, z.Addr(), k.Brokers()[0], r.Addr())
+	c.submit(t)
 	keys := orders.Keys{Prefix: orders.DefaultPrefix}
 	counted := func() int64 { n, _ := rc.HGet(context.Background(), keys.Totals(), "orders").Int64(); return n }
 	waitFor(t, 120*time.Second, "a third of the orders counted", func() bool { return counted() >= n/3 })

@@ -3,7 +3,6 @@ package orders
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,14 +10,8 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
 	"github.com/squall-stream/squall/actors"
-	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/ingest"
-	"github.com/squall-stream/squall/internal/testinfra"
-	"github.com/squall-stream/squall/spouts/kafka"
-	"github.com/squall-stream/squall/topology"
-	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // soakRate is the order lines written per second during a soak.
@@ -44,15 +37,8 @@ func TestSoakPipeline(t *testing.T) {
 		}
 		duration = d
 	}
-	k := testinfra.StartKafka(t, kfake.SeedTopics(4, "orders"))
-	zk := testinfra.StartZooKeeper(t)
-	r := testinfra.StartRedis(t)
-	rc := goredis.NewClient(&goredis.Options{Addr: r.Addr()})
-	defer rc.Close()
-	quiet := slog.New(slog.DiscardHandler)
-	dir := t.TempDir()
-	logPath := filepath.Join(dir, "orders.log")
-	keys := Keys{Prefix: DefaultPrefix}
+	r := newPipelineRig(t, time.Second)
+	logPath := filepath.Join(r.dir, "orders.log")
 
 	// The order server: rotates its log by rename every 100k lines.
 	truth := NewTruth()
@@ -80,33 +66,11 @@ func TestSoakPipeline(t *testing.T) {
 
 	startAgent := func() (*ingest.Agent, context.CancelFunc) {
 		ctx, cancel := context.WithCancel(context.Background())
-		a, err := ingest.Start(ctx, ingest.Config{
-			Brokers: k.Brokers(), Positions: filepath.Join(dir, "positions.json"), Logger: quiet,
-			Groups: []ingest.FileGroup{{Topic: "orders", Globs: []string{filepath.Join(dir, "orders.log*")}, KeyField: "orderId"}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a, cancel
-	}
-	conf := AnalysisConfig{
-		Kafka: kafka.Config{
-			Brokers: k.Brokers(), Topics: []string{"orders"}, Logger: quiet,
-			Offsets: kafka.OffsetStorage{ZooKeeper: &cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}},
-		},
-		Redis: rc, Logger: quiet, WindowEvery: time.Second,
+		return r.startAgent(ctx, "orders.log*"), cancel
 	}
 	startTopology := func() (*actors.LocalTopology, context.CancelFunc) {
-		topo, err := AnalysisTopology(conf)
-		if err != nil {
-			t.Fatal(err)
-		}
 		ctx, cancel := context.WithCancel(context.Background())
-		lt, err := actors.RunLocal(ctx, topo, topology.Config{Name: "orders", Logger: quiet})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return lt, cancel
+		return r.runAnalysis(ctx), cancel
 	}
 	agent, killAgent := startAgent()
 	lt, killTopology := startTopology()
@@ -139,9 +103,9 @@ func TestSoakPipeline(t *testing.T) {
 			lt, killTopology = startTopology()
 			t.Logf("%v: topology killed and restarted", time.Since(started).Round(time.Second))
 		case 2:
-			k.Stop()
+			r.k.Stop()
 			time.Sleep(5 * time.Second)
-			k.Start()
+			r.k.Start()
 			t.Logf("%v: Kafka stopped for 5 s", time.Since(started).Round(time.Second))
 		}
 		peakHeap = max(peakHeap, heap())
@@ -150,14 +114,7 @@ func TestSoakPipeline(t *testing.T) {
 	if err := <-written; err != nil {
 		t.Fatal(err)
 	}
-	var diffs []string
-	waitFor(t, 5*time.Minute, "Redis to match the truth", func() bool {
-		var err error
-		if diffs, err = truth.Diff(context.Background(), rc, keys); err != nil {
-			t.Fatal(err)
-		}
-		return len(diffs) == 0
-	})
+	r.waitForTruth(truth, 5*time.Minute)
 	finalHeap, finalGoroutines := heap(), runtime.NumGoroutine()
 	t.Logf("soak %v: %d orders, %d malformed lines, Redis equals the truth; heap in use %d MB after the first minute, peak %d MB, at the end %d MB (the broker's topic included); goroutines %d after the first minute, %d at the end",
 		duration, truth.Orders, truth.Malformed, warmHeap>>20, peakHeap>>20, finalHeap>>20, warmGoroutines, finalGoroutines)
