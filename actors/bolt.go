@@ -105,14 +105,18 @@ func (t *boltTask) drain() {
 			t.bolt.Execute(tp)
 			t.current = nil
 		}
-		t.local.executed += int64(len(b.tuples))
+		from, n := b.from, len(b.tuples)
+		t.local.executed += int64(n)
 		t.local.busyNanos += int64(time.Since(start))
 		t.inbox[0] = nil
 		t.inbox = t.inbox[1:]
 		t.pos = 0
-		if b.from != 0 {
-			t.counters.queued.Add(-int64(len(b.tuples)))
-			t.rt.sendCredit(b.from, &credit{from: t.id, n: 1})
+		if b.pooled && t.comp.ReleasesInput {
+			putTupleBatch(b)
+		}
+		if from != 0 {
+			t.counters.queued.Add(-int64(n))
+			t.rt.sendCredit(from, &credit{from: t.id, n: 1})
 		} else {
 			t.tickQueued = false
 		}
@@ -209,11 +213,11 @@ func (t *boltTask) emit(stream string, values topology.Values, direct int, ancho
 			slot.Init(r.origin, values, nil)
 		case len(anchors) == 1 && len(anchors[0].Anchors()) == 1:
 			// The common case, one anchor in one tree, without allocating.
-			edge := newID()
+			edge := t.ids.next()
 			anchors[0].AddEdge(edge)
 			slot.InitAnchored(r.origin, values, anchors[0].Anchors()[0].Root, edge)
 		default:
-			slot.Init(r.origin, values, childAnchors(anchors))
+			slot.Init(r.origin, values, childAnchors(anchors, &t.ids))
 		}
 	}
 	t.local.emitted++
@@ -224,13 +228,13 @@ func (t *boltTask) emit(stream string, values topology.Values, direct int, ancho
 // childAnchors makes a new edge from each tracked anchor and returns the
 // child's places in the anchors' trees, as Storm does: one edge per anchor,
 // XORed into every root that anchor belongs to.
-func childAnchors(anchors []*topology.Tuple) []topology.Anchor {
+func childAnchors(anchors []*topology.Tuple, ids *idSource) []topology.Anchor {
 	var out []topology.Anchor
 	for _, a := range anchors {
 		if len(a.Anchors()) == 0 {
 			continue
 		}
-		edge := newID()
+		edge := ids.next()
 		a.AddEdge(edge)
 	roots:
 		for _, an := range a.Anchors() {

@@ -55,8 +55,9 @@ func TestIDMapMatchesGoMap(t *testing.T) {
 func BenchmarkIDMapPutGetDelete(b *testing.B) {
 	m := newIDMap[ackerEntry]()
 	keys := make([]uint64, 4096)
+	ids := newIDSource()
 	for i := range keys {
-		keys[i] = newID()
+		keys[i] = ids.next()
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -65,6 +66,32 @@ func BenchmarkIDMapPutGetDelete(b *testing.B) {
 		v.val ^= k
 		if e, ok := m.Get(k); ok && e.val == 0 {
 			m.Delete(k)
+		}
+	}
+}
+
+// TestIDSourceSpreadsIDs: tree ids index the acker shards by their high
+// bits and the tables by their low bits; both must be spread evenly, and
+// two tasks must not draw the same ids.
+func TestIDSourceSpreadsIDs(t *testing.T) {
+	a, b := newIDSource(), newIDSource()
+	const n = 1 << 16
+	seen := make(map[uint64]bool, 2*n)
+	var low, high [16]int
+	for range n {
+		for _, id := range []uint64{a.next(), b.next()} {
+			if id == 0 || seen[id] {
+				t.Fatalf("id %#x drawn twice or zero", id)
+			}
+			seen[id] = true
+			low[id&15]++
+			high[id>>60]++
+		}
+	}
+	for i := range low {
+		// 8192 expected in each bucket; 6 standard deviations is ±530.
+		if low[i] < 7600 || low[i] > 8800 || high[i] < 7600 || high[i] > 8800 {
+			t.Fatalf("ids spread unevenly: low nibbles %v, high nibbles %v", low, high)
 		}
 	}
 }

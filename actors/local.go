@@ -141,13 +141,21 @@ func start(ctx context.Context, system *actor.ActorSystem, topo *topology.Topolo
 			pid:   &rt.ackers[i],
 		})
 	}
+	// Every remote task is known before the first local one is made: a
+	// task's outbox treats batches for other nodes apart.
 	for _, c := range topo.Components() {
 		for _, id := range topo.Tasks(c.ID) {
-			name := fmt.Sprintf("%s-%d", c.ID, id)
 			if addr := placement.taskAddr(id); !placement.isLocal(addr) {
-				rt.pids[id], rt.remote[id] = pidOf(addr, conf.Name, name), true
+				rt.pids[id], rt.remote[id] = pidOf(addr, conf.Name, fmt.Sprintf("%s-%d", c.ID, id)), true
+			}
+		}
+	}
+	for _, c := range topo.Components() {
+		for _, id := range topo.Tasks(c.ID) {
+			if rt.remote[id] {
 				continue
 			}
+			name := fmt.Sprintf("%s-%d", c.ID, id)
 			var props *actor.Props
 			if c.IsSpout() {
 				t, err := newSpoutTask(rt, id, c)

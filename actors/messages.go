@@ -15,6 +15,11 @@ import (
 type tupleBatch struct {
 	from   int // sending task; 0 for the runtime's own tuples (ticks)
 	tuples []topology.Tuple
+	// pooled marks a batch of tupleBatchPool, which its last holder
+	// returns: the receiving task once a bolt that keeps no input
+	// (ComponentSpec.ReleasesInput) has executed it, or the sender once it
+	// has encoded it for another node.
+	pooled bool
 }
 
 // credit returns flow-control credit: the receiver executed n batches of the
@@ -89,4 +94,24 @@ func getTreeDoneBatch() *treeDoneBatch { return treeDoneBatchPool.Get().(*treeDo
 func putTreeDoneBatch(b *treeDoneBatch) {
 	b.done = b.done[:0]
 	treeDoneBatchPool.Put(b)
+}
+
+// tupleBatchPool recycles batches of BatchSize capacity: the tuple slabs are
+// most of what a topology allocates, and a garbage collection that runs
+// often also slows every pointer write while it marks.
+var tupleBatchPool sync.Pool
+
+// getTupleBatch returns an empty pooled batch with room for size tuples.
+func getTupleBatch(size int) *tupleBatch {
+	if b, ok := tupleBatchPool.Get().(*tupleBatch); ok && cap(b.tuples) >= size {
+		return b
+	}
+	return &tupleBatch{tuples: make([]topology.Tuple, 0, size), pooled: true}
+}
+
+// putTupleBatch returns a pooled batch; what its tuples point to is let go.
+func putTupleBatch(b *tupleBatch) {
+	clear(b.tuples)
+	b.tuples = b.tuples[:0]
+	tupleBatchPool.Put(b)
 }

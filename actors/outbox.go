@@ -23,13 +23,20 @@ type outbox struct {
 	maxPending int
 	linger     time.Duration
 
-	// open holds, by target task, the tuples of its next batch. It is
-	// reused: shipping copies the tuples into a batch of their exact
-	// number, since tuple slabs are most of what the runtime allocates and
-	// a batch sized by guess (or grown by append) wastes a third or more.
-	// Each grows to the largest batch its target got, not to BatchSize, so
-	// a task with many targets holds little.
+	// open holds, by target task, the tuples of its next batch.
+	//
+	// For a target whose batches are recycled (pooled: one on another
+	// node, or a bolt that keeps no input), open is the tuples of a pooled
+	// batch, filling, shipped as it is.
+	//
+	// For any other target it is reused: shipping copies the tuples into a
+	// batch of their exact number, since tuple slabs are most of what the
+	// runtime allocates and a batch sized by guess (or grown by append)
+	// wastes a third or more. Each grows to the largest batch its target
+	// got, not to BatchSize, so a task with many targets holds little.
 	open        [][]topology.Tuple
+	pooled      []bool
+	filling     []*tupleBatch
 	dirty       []int // targets whose open tuples may be non-empty
 	outstanding []int // by target task: batches sent, not yet credited
 	waiting     [][]*tupleBatch
@@ -43,6 +50,10 @@ type outbox struct {
 
 func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
 	n := rt.topo.NumTasks() + 1
+	pooled := make([]bool, n)
+	for task := 1; task < n; task++ {
+		pooled[task] = rt.remote[task] || rt.topo.Component(rt.topo.TaskComponent(task)).ReleasesInput
+	}
 	return &outbox{
 		rt:          rt,
 		self:        self,
@@ -50,6 +61,8 @@ func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
 		maxPending:  rt.conf.MaxPendingBatches,
 		linger:      rt.conf.BatchLinger,
 		open:        make([][]topology.Tuple, n),
+		pooled:      pooled,
+		filling:     make([]*tupleBatch, n),
 		outstanding: make([]int, n),
 		waiting:     make([][]*tupleBatch, n),
 		blocks:      blocks,
@@ -71,6 +84,10 @@ func (o *outbox) slot(target int) *topology.Tuple {
 		if o.firstAt.IsZero() {
 			o.firstAt = time.Now()
 		}
+		if o.pooled[target] && o.filling[target] == nil {
+			o.filling[target] = getTupleBatch(o.size)
+			open = o.filling[target].tuples
+		}
 	}
 	open = append(open, topology.Tuple{})
 	o.open[target] = open
@@ -81,10 +98,17 @@ func (o *outbox) slot(target int) *topology.Tuple {
 // while the target is out of credit.
 func (o *outbox) ship(target int) {
 	open := o.open[target]
-	b := &tupleBatch{from: o.self, tuples: make([]topology.Tuple, len(open))}
-	copy(b.tuples, open)
-	clear(open) // what the tuples point to belongs to the batch now
-	o.open[target] = open[:0]
+	var b *tupleBatch
+	if o.pooled[target] {
+		b, o.filling[target], o.open[target] = o.filling[target], nil, nil
+		b.tuples = open
+	} else {
+		b = &tupleBatch{tuples: make([]topology.Tuple, len(open))}
+		copy(b.tuples, open)
+		clear(open) // what the tuples point to belongs to the batch now
+		o.open[target] = open[:0]
+	}
+	b.from = o.self
 	if len(o.waiting[target]) > 0 || (o.blocks[target] && o.outstanding[target] >= o.maxPending) {
 		if len(o.waiting[target]) == 0 {
 			o.nWaiting++

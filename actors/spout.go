@@ -200,10 +200,10 @@ func (t *spoutTask) emit(stream string, values topology.Values, direct int, msgI
 		}
 		return nil
 	}
-	root := newID()
+	root := t.ids.next()
 	var val uint64
 	for _, target := range targets {
-		edge := newID()
+		edge := t.ids.next()
 		val ^= edge
 		t.out.slot(target).InitAnchored(r.origin, values, root, edge)
 	}

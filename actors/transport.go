@@ -38,6 +38,9 @@ func (rt *topologyRuntime) sendBatch(target int, b *tupleBatch) {
 		return
 	}
 	w, err := tupleFrame(rt.conf.Name, target, b)
+	if b.pooled {
+		putTupleBatch(b)
+	}
 	if err != nil {
 		// Values were checked at emit time; only a failing registered codec
 		// gets here. The tuples' trees time out and replay.

@@ -3,6 +3,10 @@ package topology
 // BasicBolt is a bolt whose input tuples are acked automatically when Execute
 // returns nil and failed when it returns an error (Storm's IBasicBolt). Its
 // emits are anchored to the input tuple. Wrap it with [Basic].
+//
+// Execute must not keep t once it returns, as io.Writer's Write must not
+// retain p: the runtime reuses the tuple's memory for later input. What it
+// holds may be kept: t.Values() and the values in it stay as they are.
 type BasicBolt interface {
 	DeclareOutputFields(d *OutputDeclarer)
 	Prepare(tc *TopologyContext) error
@@ -53,6 +57,10 @@ func (b *basicBolt) Execute(t *Tuple) {
 }
 
 func (b *basicBolt) Cleanup() error { return b.bolt.Cleanup() }
+
+// ReleasesInput tells the runtime that no input tuple is kept: the tuple is
+// acked or failed when Execute returns, and a BasicBolt must not keep it.
+func (b *basicBolt) ReleasesInput() bool { return true }
 
 // Flush passes the runtime's idle signal on to a BasicBolt that buffers.
 func (b *basicBolt) Flush() {

@@ -33,6 +33,9 @@ type ComponentSpec struct {
 	TickFrequency time.Duration
 	// Streams are the declared output streams by id, filled in by Build.
 	Streams map[string]StreamDef
+	// ReleasesInput is true for a bolt that keeps no input tuple once
+	// Execute returns ([InputReleaser]), filled in by Build.
+	ReleasesInput bool
 }
 
 // IsSpout reports whether the component is a spout.
@@ -267,6 +270,9 @@ func declareOutputs(spec *ComponentSpec, d *OutputDeclarer) (err error) {
 	}
 	if tr, ok := bolt.(TickRequester); ok && spec.TickFrequency == 0 {
 		spec.TickFrequency = tr.TickFrequency()
+	}
+	if r, ok := bolt.(InputReleaser); ok {
+		spec.ReleasesInput = r.ReleasesInput()
 	}
 	bolt.DeclareOutputFields(d)
 	return nil

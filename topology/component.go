@@ -71,6 +71,16 @@ type TickRequester interface {
 	TickFrequency() time.Duration
 }
 
+// InputReleaser is implemented by bolts that keep no input *Tuple once
+// Execute has returned: they ack or fail it within Execute and keep at most
+// its values. The runtime then reuses the memory of their input tuples,
+// which spares the garbage collector most of what a topology allocates.
+// Bolts made with [Basic] are InputReleasers. Build reads it from the
+// instance it makes to read the declarations.
+type InputReleaser interface {
+	ReleasesInput() bool
+}
+
 // Validator is implemented by components whose own settings can be wrong (a
 // window longer than it may be, say). Build calls Validate on the instance it
 // makes to read the declarations and reports an error against the component,
