@@ -2,9 +2,11 @@
 // protoactor-go actors with Storm's ack trees.
 //
 // Each task is one actor (an executor); tuples travel between tasks in
-// batches, one actor message carrying up to Config.BatchSize tuples. Acker
-// actors, sharded by root id, keep one XOR per pending spout tuple and tell
-// the spout task when its tree completes, fails or times out.
+// batches, one actor message carrying up to Config.BatchSize tuples. The
+// spout task that emits a tracked tuple keeps its tree's XOR of edge ids;
+// bolts send their acks and fails, in batches too, to the task a tuple's
+// root id names, which tells its spout when the tree completes, fails or
+// times out.
 //
 // Flow control is by credit: a task may have at most Config.MaxPendingBatches
 // batches outstanding to each receiver; a task that has filled its credit to

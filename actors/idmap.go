@@ -1,31 +1,46 @@
 package actors
 
-// idMap is an open-addressing hash map keyed by non-zero random 64-bit ids
-// (tree roots). The ids are uniformly random already, so their low bits index
-// the table directly, with no hash function; 0 marks an empty slot. Linear
-// probing keeps a lookup to a cache line or two, and deletion shifts entries
-// back instead of leaving tombstones, so the table never degrades. The acker
-// and the spout's pending table do several operations per tuple tree, which
-// made Go's general map their largest cost.
+import "math/bits"
+
+// idMap is an open-addressing hash map keyed by non-zero tree root ids; 0
+// marks an empty slot. Roots count a spout task's trees, so a key's slot is
+// Fibonacci hashing's (a multiply, then the top bits), which spreads
+// consecutive keys over the table: taken as they are, they would fill one
+// run of slots that every deletion has to walk. Linear probing keeps a
+// lookup to a cache line or two, and deletion shifts entries back instead of
+// leaving tombstones, so the table never degrades. A spout task does
+// several operations on its pending table per tuple tree, which made Go's
+// general map its largest cost.
 type idMap[V any] struct {
-	keys []uint64
-	vals []V
-	mask uint64
-	n    int
+	keys  []uint64
+	vals  []V
+	mask  uint64
+	shift uint // 64 - log2(len(keys))
+	n     int
 }
 
 const idMapMinSize = 64
 
 func newIDMap[V any]() *idMap[V] {
-	return &idMap[V]{keys: make([]uint64, idMapMinSize), vals: make([]V, idMapMinSize), mask: idMapMinSize - 1}
+	m := &idMap[V]{}
+	m.alloc(idMapMinSize)
+	return m
 }
+
+func (m *idMap[V]) alloc(size int) {
+	m.keys, m.vals, m.mask, m.n = make([]uint64, size), make([]V, size), uint64(size-1), 0
+	m.shift = uint(64 - bits.TrailingZeros(uint(size)))
+}
+
+// home is the slot where a probe for k starts.
+func (m *idMap[V]) home(k uint64) uint64 { return (k * 0x9e3779b97f4a7c15) >> m.shift }
 
 // Len returns the number of entries.
 func (m *idMap[V]) Len() int { return m.n }
 
 // Get returns a pointer to the value of k, valid until the next Put or Delete.
 func (m *idMap[V]) Get(k uint64) (*V, bool) {
-	for i := k & m.mask; ; i = (i + 1) & m.mask {
+	for i := m.home(k); ; i = (i + 1) & m.mask {
 		switch m.keys[i] {
 		case k:
 			return &m.vals[i], true
@@ -41,7 +56,7 @@ func (m *idMap[V]) Put(k uint64) (v *V, inserted bool) {
 	if 2*(m.n+1) > len(m.keys) {
 		m.grow()
 	}
-	for i := k & m.mask; ; i = (i + 1) & m.mask {
+	for i := m.home(k); ; i = (i + 1) & m.mask {
 		switch m.keys[i] {
 		case k:
 			return &m.vals[i], false
@@ -55,7 +70,7 @@ func (m *idMap[V]) Put(k uint64) (v *V, inserted bool) {
 
 // Delete removes k, shifting later entries of its probe run back.
 func (m *idMap[V]) Delete(k uint64) {
-	i := k & m.mask
+	i := m.home(k)
 	for m.keys[i] != k {
 		if m.keys[i] == 0 {
 			return
@@ -72,7 +87,7 @@ func (m *idMap[V]) Delete(k uint64) {
 		}
 		// The entry at j may move to the hole at i unless its home slot lies
 		// cyclically in (i, j].
-		home := m.keys[j] & m.mask
+		home := m.home(m.keys[j])
 		if (i <= j && (home <= i || home > j)) || (i > j && home <= i && home > j) {
 			m.keys[i], m.vals[i] = m.keys[j], m.vals[j]
 			i = j
@@ -92,8 +107,7 @@ func (m *idMap[V]) Range(f func(k uint64, v *V) bool) {
 
 func (m *idMap[V]) grow() {
 	old, oldVals := m.keys, m.vals
-	size := 2 * len(old)
-	m.keys, m.vals, m.mask, m.n = make([]uint64, size), make([]V, size), uint64(size-1), 0
+	m.alloc(2 * len(old))
 	for i, k := range old {
 		if k != 0 {
 			v, _ := m.Put(k)

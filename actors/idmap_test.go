@@ -5,6 +5,18 @@ import (
 	"testing"
 )
 
+// crowdedKey returns the j-th of keys whose home is the last slot of
+// every table up to 2^20 slots: Fibonacci hashing multiplied by the golden
+// constant, so the key is a wanted product times the constant's inverse.
+func crowdedKey(j uint64) uint64 {
+	const golden = 0x9e3779b97f4a7c15
+	inv := uint64(golden) // Newton's iteration doubles the correct low bits each step
+	for range 6 {
+		inv *= 2 - golden*inv
+	}
+	return (0xfffff<<44 | j) * inv
+}
+
 // TestIDMapMatchesGoMap runs random operations on an idMap and a Go map and
 // compares them, with keys crowded into few slots to exercise wrap-around and
 // backward-shift deletion.
@@ -16,7 +28,7 @@ func TestIDMapMatchesGoMap(t *testing.T) {
 		for op := 0; op < 200000; op++ {
 			k := r.Uint64N(keySpace) + 1
 			if keySpace == 100 {
-				k = k*idMapMinSize*1024 + 60 // same home slot near the end: probe runs wrap
+				k = crowdedKey(k) // one home slot, the last: probe runs wrap
 			}
 			switch r.IntN(3) {
 			case 0, 1:
@@ -52,8 +64,35 @@ func TestIDMapMatchesGoMap(t *testing.T) {
 	}
 }
 
+// TestIDMapSpreadsConsecutiveRoots: a spout task's roots are consecutive;
+// in slots of their own they would make one run that every deletion walks
+// to its end, and a tree's completion would cost as much as the trees in
+// flight.
+func TestIDMapSpreadsConsecutiveRoots(t *testing.T) {
+	if k := crowdedKey(7); newIDMap[int]().home(k) != idMapMinSize-1 {
+		t.Fatalf("crowded key %#x has home %d, want the last slot", k, newIDMap[int]().home(k))
+	}
+	m := newIDMap[int]()
+	base := uint64(5)<<rootSeqBits | rand.Uint64()&rootSeqMask
+	for i := range uint64(30000) {
+		m.Put(base + i)
+	}
+	longest, run := 0, 0
+	for _, k := range append(m.keys, m.keys...) { // twice round, for a run that wraps
+		if k == 0 {
+			run = 0
+			continue
+		}
+		run++
+		longest = max(longest, run)
+	}
+	if longest > 100 {
+		t.Fatalf("consecutive roots fill a run of %d slots", longest)
+	}
+}
+
 func BenchmarkIDMapPutGetDelete(b *testing.B) {
-	m := newIDMap[ackerEntry]()
+	m := newIDMap[pendingTree]()
 	keys := make([]uint64, 4096)
 	ids := newIDSource()
 	for i := range keys {
@@ -70,9 +109,9 @@ func BenchmarkIDMapPutGetDelete(b *testing.B) {
 	}
 }
 
-// TestIDSourceSpreadsIDs: tree ids index the acker shards by their high
-// bits and the tables by their low bits; both must be spread evenly, and
-// two tasks must not draw the same ids.
+// TestIDSourceSpreadsIDs: edge ids must be random in every bit, or an XOR
+// of several could come back to 0, and a tree complete, before its last
+// ack; and two tasks must not draw the same ids.
 func TestIDSourceSpreadsIDs(t *testing.T) {
 	a, b := newIDSource(), newIDSource()
 	const n = 1 << 16

@@ -28,7 +28,6 @@ type LocalTopology struct {
 	window     metricsWindow
 	bolts      []*boltTask
 	spoutTasks []*spoutTask
-	ackers     []*ackerState
 	ownSystem  bool // RunLocal's own actor system, shut down with the topology
 }
 
@@ -39,7 +38,7 @@ type taskSpawn struct {
 	pid   **actor.PID
 }
 
-// supervisorActor is the parent of every task and acker of a topology; its
+// supervisorActor is the parent of every task of a topology; its
 // strategy restarts a crashed child with backoff.
 type supervisorActor struct{}
 
@@ -90,29 +89,20 @@ func start(ctx context.Context, system *actor.ActorSystem, topo *topology.Topolo
 		return nil, errors.New("actors: nil topology")
 	}
 	conf = conf.Defaults()
-	ackers := placement.Ackers
-	if len(ackers) == 0 {
-		ackers = make([]string, conf.Ackers)
-		for i := range ackers {
-			ackers[i] = placement.Self
-		}
+	if topo.NumTasks() > maxTasks {
+		return nil, fmt.Errorf("start topology %q: %d tasks, more than the %d a tree's root id can name", conf.Name, topo.NumTasks(), maxTasks)
 	}
 	n := topo.NumTasks() + 1
 	rt := &topologyRuntime{
-		conf:        conf,
-		topo:        topo,
-		system:      system,
-		log:         conf.Logger.With("topology", conf.Name),
-		pids:        make([]*actor.PID, n),
-		tasks:       make([]*executor, n),
-		remote:      make([]bool, n),
-		ackers:      make([]*actor.PID, len(ackers)),
-		ackerRemote: make([]bool, len(ackers)),
-		cycles:      findCycleEdges(topo),
-		local:       func(task int) bool { return placement.isLocal(placement.taskAddr(task)) },
-	}
-	if conf.DisableAcking {
-		rt.ackers, rt.ackerRemote, ackers = nil, nil, nil
+		conf:   conf,
+		topo:   topo,
+		system: system,
+		log:    conf.Logger.With("topology", conf.Name),
+		pids:   make([]*actor.PID, n),
+		tasks:  make([]*executor, n),
+		remote: make([]bool, n),
+		cycles: findCycleEdges(topo),
+		local:  func(task int) bool { return placement.isLocal(placement.taskAddr(task)) },
 	}
 	l := &LocalTopology{rt: rt, stopTimers: make(chan struct{}), done: make(chan struct{}), ownSystem: ownSystem}
 	l.window.at = time.Now()
@@ -127,20 +117,6 @@ func start(ctx context.Context, system *actor.ActorSystem, topo *topology.Topolo
 	l.supervisor = supervisor
 
 	var specs []taskSpawn
-	for i, addr := range ackers {
-		name := fmt.Sprintf("acker-%d", i)
-		if !placement.isLocal(addr) {
-			rt.ackers[i], rt.ackerRemote[i] = pidOf(addr, conf.Name, name), true
-			continue
-		}
-		s := newAckerState(rt, i)
-		l.ackers = append(l.ackers, s)
-		specs = append(specs, taskSpawn{
-			name:  name,
-			props: actor.PropsFromProducer(func() actor.Actor { return &ackerActor{s: s} }, actor.WithMailbox(s.mailboxProducer)),
-			pid:   &rt.ackers[i],
-		})
-	}
 	// Every remote task is known before the first local one is made: a
 	// task's outbox treats batches for other nodes apart.
 	for _, c := range topo.Components() {
@@ -244,13 +220,6 @@ func (l *LocalTopology) startTimers() {
 		// Sweeping a quarter of the timeout fails a tree at most 25% late.
 		interval := min(rt.conf.MessageTimeout/4, time.Second)
 		every(interval, func() []*actor.PID { return l.spouts }, sweep{})
-		var ackers []*actor.PID
-		for i, pid := range rt.ackers {
-			if !rt.ackerRemote[i] {
-				ackers = append(ackers, pid)
-			}
-		}
-		every(rt.conf.MessageTimeout/2, func() []*actor.PID { return ackers }, sweep{})
 	}
 }
 

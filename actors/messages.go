@@ -31,28 +31,19 @@ type credit struct {
 
 // Kinds of ack-tree operations.
 const (
-	opInit uint8 = iota + 1 // a spout started a tree
-	opAck                   // a tuple of the tree was acked
+	opAck  uint8 = iota + 1 // a tuple of the tree was acked
 	opFail                  // a tuple of the tree failed
 )
 
 type ackOp struct {
-	root      uint64
-	val       uint64
-	spoutTask int32
-	kind      uint8
+	root uint64
+	val  uint64
+	kind uint8
 }
 
-// ackBatch carries ack-tree operations to one acker.
+// ackBatch carries ack-tree operations to the spout task that keeps their
+// trees.
 type ackBatch struct{ ops []ackOp }
-
-// treeDone tells a spout task that a tree completed or failed.
-type treeDone struct {
-	root   uint64
-	failed bool
-}
-
-type treeDoneBatch struct{ done []treeDone }
 
 // spoutNext asks a spout task to call NextTuple again.
 type spoutNext struct{}
@@ -60,7 +51,7 @@ type spoutNext struct{}
 // tick asks a bolt task to execute a tick tuple.
 type tick struct{}
 
-// sweep asks a spout task or an acker to expire trees older than the timeout.
+// sweep asks a spout task to fail its trees older than the message timeout.
 type sweep struct{}
 
 // activate and deactivate switch a spout task's NextTuple calls on and off.
@@ -75,25 +66,15 @@ type spawnTasks struct {
 	reply chan error
 }
 
-// Ack and tree-done batches are recycled: their receivers never keep them,
-// and they are the runtime's largest allocations after the tuples.
-var (
-	ackBatchPool      = sync.Pool{New: func() any { return &ackBatch{ops: make([]ackOp, 0, 64)} }}
-	treeDoneBatchPool = sync.Pool{New: func() any { return &treeDoneBatch{done: make([]treeDone, 0, 64)} }}
-)
+// Ack batches are recycled: their receivers never keep them, and they are
+// the runtime's largest allocations after the tuples.
+var ackBatchPool = sync.Pool{New: func() any { return &ackBatch{ops: make([]ackOp, 0, 64)} }}
 
 func getAckBatch() *ackBatch { return ackBatchPool.Get().(*ackBatch) }
 
 func putAckBatch(b *ackBatch) {
 	b.ops = b.ops[:0]
 	ackBatchPool.Put(b)
-}
-
-func getTreeDoneBatch() *treeDoneBatch { return treeDoneBatchPool.Get().(*treeDoneBatch) }
-
-func putTreeDoneBatch(b *treeDoneBatch) {
-	b.done = b.done[:0]
-	treeDoneBatchPool.Put(b)
 }
 
 // tupleBatchPool recycles batches of BatchSize capacity: the tuple slabs are

@@ -7,7 +7,7 @@ import (
 )
 
 // outbox batches a task's outgoing tuples per target task and its ack-tree
-// operations per acker, and enforces credit-based flow control.
+// operations per spout task, and enforces credit-based flow control.
 //
 // A target task may have at most maxPending of this task's batches that it
 // has not executed yet. A full batch for a target out of credit waits here;
@@ -44,8 +44,8 @@ type outbox struct {
 	blocks      []bool // by target task: false across a cycle-closing edge
 	firstAt     time.Time
 
-	acks     []*ackBatch // by acker; nil when empty
-	ackDirty bool
+	acks     []*ackBatch // by spout task; nil when empty
+	ackDirty []int       // spout tasks with an ack batch
 }
 
 func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
@@ -66,7 +66,7 @@ func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
 		outstanding: make([]int, n),
 		waiting:     make([][]*tupleBatch, n),
 		blocks:      blocks,
-		acks:        make([]*ackBatch, len(rt.ackers)),
+		acks:        make([]*ackBatch, n),
 	}
 }
 
@@ -147,27 +147,32 @@ func (o *outbox) credit(target, n int) {
 // more input until it clears.
 func (o *outbox) blocked() bool { return o.nWaiting > 0 }
 
-// ack queues an ack-tree operation for the acker of its root.
+// ack queues an ack-tree operation for the spout task that keeps its tree.
+// A root naming no task came in a corrupt batch from another node; the
+// operation is dropped and its tree, if there is one, times out.
 func (o *outbox) ack(op ackOp) {
-	i := o.rt.ackerFor(op.root)
-	b := o.acks[i]
+	task := spoutTaskOf(op.root)
+	if task <= 0 || task >= len(o.acks) {
+		return
+	}
+	b := o.acks[task]
 	if b == nil {
 		b = getAckBatch()
-		o.acks[i] = b
+		o.acks[task] = b
+		o.ackDirty = append(o.ackDirty, task)
+		if o.firstAt.IsZero() {
+			o.firstAt = time.Now()
+		}
 	}
 	b.ops = append(b.ops, op)
-	o.ackDirty = true
-	if o.firstAt.IsZero() {
-		o.firstAt = time.Now()
-	}
 	if len(b.ops) >= o.size {
-		o.shipAcks(i)
+		o.shipAcks(task)
 	}
 }
 
-func (o *outbox) shipAcks(i int) {
-	o.rt.sendAcks(i, o.acks[i])
-	o.acks[i] = nil
+func (o *outbox) shipAcks(task int) {
+	o.rt.sendAcks(task, o.acks[task])
+	o.acks[task] = nil
 }
 
 // flush ships every partly filled batch.
@@ -178,14 +183,12 @@ func (o *outbox) flush() {
 		}
 	}
 	o.dirty = o.dirty[:0]
-	if o.ackDirty {
-		for i, b := range o.acks {
-			if b != nil {
-				o.shipAcks(i)
-			}
+	for _, task := range o.ackDirty {
+		if o.acks[task] != nil {
+			o.shipAcks(task)
 		}
-		o.ackDirty = false
 	}
+	o.ackDirty = o.ackDirty[:0]
 	o.firstAt = time.Time{}
 }
 

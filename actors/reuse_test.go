@@ -64,7 +64,7 @@ func TestKeptTuplesStayIntact(t *testing.T) {
 	if n := damaged.Load(); n > 0 {
 		t.Fatalf("%d kept tuples changed while the bolt held them", n)
 	}
-	checkNothingPending(t, lt, 5*time.Second)
+	checkNothingPending(t, lt)
 }
 
 // TestBasicBoltMayKeepValues: a BasicBolt must not keep its input tuple,

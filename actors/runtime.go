@@ -7,8 +7,8 @@ import (
 	"github.com/squall-stream/squall/topology"
 )
 
-// topologyRuntime is what the tasks of one running topology share. pids, tasks and
-// ackers are written before any task is activated and only read after.
+// topologyRuntime is what the tasks of one running topology share. pids and
+// tasks are written before any task is activated and only read after.
 type topologyRuntime struct {
 	conf   topology.Config
 	topo   *topology.Topology
@@ -16,10 +16,8 @@ type topologyRuntime struct {
 	log    *slog.Logger
 	pids   []*actor.PID // by task id
 	tasks  []*executor  // by task id; nil for tasks on other nodes
-	ackers []*actor.PID
-	// remote and ackerRemote mark the tasks and ackers on other nodes.
-	remote      []bool
-	ackerRemote []bool
+	// remote marks the tasks on other nodes.
+	remote []bool
 	// cycles[src][dst] is true when an edge from component src to dst
 	// closes a cycle of the topology.
 	cycles map[string]map[string]bool
@@ -29,12 +27,6 @@ type topologyRuntime struct {
 }
 
 func (rt *topologyRuntime) send(pid *actor.PID, msg any) { rt.system.Root.Send(pid, msg) }
-
-// ackerFor shards trees over the ackers by the root's high bits (the low
-// bits index the ackers' tables), with a multiply instead of a division.
-func (rt *topologyRuntime) ackerFor(root uint64) int {
-	return int((root >> 32) * uint64(len(rt.ackers)) >> 32)
-}
 
 func (rt *topologyRuntime) closesCycle(src, dst string) bool { return rt.cycles[src][dst] }
 

@@ -17,5 +17,5 @@ func TestSpoutBoltBoltAcksEveryMessage(t *testing.T) {
 	lt := run(t, b, topology.Config{})
 	wait(t, 20*time.Second, "all acked", func() bool { return l.ackedCount() == l.total })
 	l.checkExactlyOnceAcks(t)
-	checkNothingPending(t, lt, time.Second)
+	checkNothingPending(t, lt)
 }

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime/debug"
 	"time"
 
@@ -10,10 +11,31 @@ import (
 	"github.com/squall-stream/squall/topology"
 )
 
+// A spout task keeps the ack trees of the tuples it emits (as Heron's
+// stream manager does next to its spout, where Storm has acker tasks): it
+// holds each tree's XOR of edge ids and applies the acks and fails that
+// bolts send it. That is one table entry and one hop per tree fewer than a
+// separate acker, and a spout task's trees live and die with it anyway.
+//
+// A root id names its spout task in its high bits, so that a bolt knows
+// where to send an ack; its low rootSeqBits bits count the task's trees from
+// a random start. A count, unlike random bits, is never reused while an ack
+// for an older tree of the same number may still be on its way.
+const (
+	rootSeqBits = 40
+	rootSeqMask = 1<<rootSeqBits - 1
+	// maxTasks bounds the task ids a root can name.
+	maxTasks = 1<<(64-rootSeqBits) - 1
+)
+
+// spoutTaskOf returns the task that keeps the tree of root.
+func spoutTaskOf(root uint64) int { return int(root >> rootSeqBits) }
+
 // pendingTree is a spout tuple whose tree is in flight.
 type pendingTree struct {
 	msgID   any
-	emitted int64 // UnixNano
+	emitted int64  // UnixNano
+	val     uint64 // Storm's ackVal: XOR of the edge ids created and acked
 }
 
 // spoutTask is the state of one spout task that outlives its actor
@@ -24,10 +46,11 @@ type spoutTask struct {
 	pending   *idMap[pendingTree]
 	orphans   []any // message ids of trees pending when the spout crashed
 	active    bool
-	scheduled bool  // a spoutNext message or timer is on its way
-	now       int64 // UnixNano at the start of the current NextTuple round
-	emits     int   // emits in the current NextTuple call
-	acked     []any // acking disabled: message ids to ack after NextTuple
+	scheduled bool   // a spoutNext message or timer is on its way
+	now       int64  // UnixNano at the start of the current NextTuple round
+	emits     int    // emits in the current NextTuple call
+	acked     []any  // message ids to ack after NextTuple: untracked, or a tree with no edges
+	seq       uint64 // the count in the last root id
 	self      *actor.PID
 }
 
@@ -36,7 +59,7 @@ func newSpoutTask(rt *topologyRuntime, id int, comp *topology.ComponentSpec) (*s
 	if err != nil {
 		return nil, err
 	}
-	return &spoutTask{executor: e, pending: newIDMap[pendingTree]()}, nil
+	return &spoutTask{executor: e, pending: newIDMap[pendingTree](), seq: rand.Uint64() & rootSeqMask}, nil
 }
 
 // spoutActor is one incarnation of a spout task; a restart makes a new one.
@@ -52,23 +75,21 @@ func (a *spoutActor) Receive(c actor.Context) {
 	case spoutNext:
 		t.scheduled = false
 		t.round()
-	case *treeDoneBatch:
-		now := time.Now().UnixNano()
-		for _, d := range m.done {
-			t.treeDone(d.root, d.failed, now)
-		}
-		putTreeDoneBatch(m)
-	case *proto.TreeDoneBatch:
-		b, err := decodeTreeDoneBatch(m)
-		if err != nil {
-			t.log.Error("refused a tree-done batch", "err", err)
+	case *ackBatch:
+		t.applyAcks(m)
+	case *proto.AckBatch:
+		if m.GetTopology() != t.rt.conf.Name || int(m.GetSpoutTask()) != t.id {
+			t.counters.errors.Add(1)
+			t.log.Error("refused an ack batch for another topology or task", "batch_topology", m.GetTopology(), "batch_task", m.GetSpoutTask())
 			return
 		}
-		now := time.Now().UnixNano()
-		for _, d := range b.done {
-			t.treeDone(d.root, d.failed, now)
+		b, err := decodeAckBatch(m)
+		if err != nil {
+			t.counters.errors.Add(1)
+			t.log.Error("refused an ack batch", "err", err)
+			return
 		}
-		putTreeDoneBatch(b)
+		t.applyAcks(b)
 	case *credit:
 		t.out.credit(m.from, m.n)
 	case *proto.Credit:
@@ -173,7 +194,8 @@ func (t *spoutTask) round() {
 }
 
 // ackUntracked acks, after NextTuple returned, what was emitted with a
-// message id while acking is disabled, as Storm does.
+// message id while acking is disabled, as Storm does, and trees that have
+// no edges (their stream has no subscriber).
 func (t *spoutTask) ackUntracked() {
 	for i, id := range t.acked {
 		t.acked[i] = nil
@@ -191,7 +213,7 @@ func (t *spoutTask) emit(stream string, values topology.Values, direct int, msgI
 	t.emits++
 	t.local.emitted++
 	t.local.transferred += int64(len(targets))
-	if msgID == nil || t.rt.conf.DisableAcking {
+	if msgID == nil || t.rt.conf.DisableAcking || len(targets) == 0 {
 		for _, target := range targets {
 			t.out.slot(target).Init(r.origin, values, nil)
 		}
@@ -200,7 +222,8 @@ func (t *spoutTask) emit(stream string, values topology.Values, direct int, msgI
 		}
 		return nil
 	}
-	root := t.ids.next()
+	t.seq = (t.seq + 1) & rootSeqMask
+	root := uint64(t.id)<<rootSeqBits | t.seq
 	var val uint64
 	for _, target := range targets {
 		edge := t.ids.next()
@@ -208,18 +231,33 @@ func (t *spoutTask) emit(stream string, values topology.Values, direct int, msgI
 		t.out.slot(target).InitAnchored(r.origin, values, root, edge)
 	}
 	p, _ := t.pending.Put(root)
-	*p = pendingTree{msgID: msgID, emitted: t.now}
-	t.out.ack(ackOp{kind: opInit, root: root, val: val, spoutTask: int32(t.id)})
+	*p = pendingTree{msgID: msgID, emitted: t.now, val: val}
 	return nil
 }
 
-// treeDone hands a finished tree to the spout. A tree that already timed out
-// is no longer pending and is ignored.
-func (t *spoutTask) treeDone(root uint64, failed bool, now int64) {
-	pp, ok := t.pending.Get(root)
-	if !ok {
-		return
+// applyAcks applies the ack-tree operations of a batch from the bolts. An
+// operation on a tree that is no longer pending (it failed, timed out, or
+// belonged to a crashed instance) is ignored.
+func (t *spoutTask) applyAcks(b *ackBatch) {
+	now := time.Now().UnixNano()
+	for _, op := range b.ops {
+		p, ok := t.pending.Get(op.root)
+		if !ok {
+			continue
+		}
+		if op.kind == opFail {
+			t.treeDone(op.root, p, true, now)
+			continue
+		}
+		if p.val ^= op.val; p.val == 0 {
+			t.treeDone(op.root, p, false, now)
+		}
 	}
+	putAckBatch(b)
+}
+
+// treeDone hands a finished tree, pending at pp, to the spout.
+func (t *spoutTask) treeDone(root uint64, pp *pendingTree, failed bool, now int64) {
 	p := *pp
 	t.pending.Delete(root)
 	if t.spout == nil {
@@ -249,7 +287,9 @@ func (t *spoutTask) expire() {
 		return true
 	})
 	for _, root := range expired {
-		t.treeDone(root, true, now.UnixNano())
+		if p, ok := t.pending.Get(root); ok {
+			t.treeDone(root, p, true, now.UnixNano())
+		}
 	}
 }
 

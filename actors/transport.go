@@ -4,18 +4,14 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// Placement says which node runs each task and acker of a topology. The zero
-// value runs everything in this process.
+// Placement says which node runs each task of a topology. The zero value
+// runs everything in this process.
 type Placement struct {
 	// Self is this node's protoactor remote address (host:port).
 	Self string
 	// Tasks maps each task id to the address of the node that runs it; a
 	// task missing here runs on Self.
 	Tasks map[int]string
-	// Ackers gives the address of the node running each acker; its length is
-	// the number of ackers and overrides Config.Ackers. Empty: Config.Ackers
-	// ackers, all on Self.
-	Ackers []string
 }
 
 func (p Placement) taskAddr(task int) string {
@@ -27,7 +23,7 @@ func (p Placement) taskAddr(task int) string {
 
 func (p Placement) isLocal(addr string) bool { return addr == p.Self }
 
-// The runtime's four messages between tasks go through these senders: to a
+// The runtime's three messages between tasks go through these senders: to a
 // task in this process as Go values, to a task on another node in their wire
 // form over protoactor remote.
 
@@ -58,25 +54,16 @@ func (rt *topologyRuntime) sendCredit(target int, c *credit) {
 	rt.send(rt.pids[target], encodeCredit(rt.conf.Name, target, c))
 }
 
-func (rt *topologyRuntime) sendAcks(acker int, b *ackBatch) {
-	if !rt.ackerRemote[acker] {
-		rt.send(rt.ackers[acker], b)
-		return
-	}
-	rt.send(rt.ackers[acker], encodeAckBatch(rt.conf.Name, acker, b))
-	putAckBatch(b)
-}
-
-func (rt *topologyRuntime) sendDone(spoutTask int, b *treeDoneBatch) {
+func (rt *topologyRuntime) sendAcks(spoutTask int, b *ackBatch) {
 	if !rt.remote[spoutTask] {
 		rt.send(rt.pids[spoutTask], b)
 		return
 	}
-	rt.send(rt.pids[spoutTask], encodeTreeDoneBatch(rt.conf.Name, spoutTask, b))
-	putTreeDoneBatch(b)
+	rt.send(rt.pids[spoutTask], encodeAckBatch(rt.conf.Name, spoutTask, b))
+	putAckBatch(b)
 }
 
-// pidOf is the PID of a task or acker actor named name on the node at addr:
+// pidOf is the PID of a task actor named name on the node at addr:
 // the topology's supervisor is named after the topology, so every node can
 // compute the PIDs of every other node's tasks.
 func pidOf(addr, topologyName, name string) *actor.PID {

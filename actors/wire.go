@@ -278,28 +278,28 @@ func consumeAnchor(b []byte) (topology.Anchor, error) {
 }
 
 var (
-	toWireKind   = [...]proto.AckKind{opInit: proto.AckKind_ACK_INIT, opAck: proto.AckKind_ACK_ACK, opFail: proto.AckKind_ACK_FAIL}
-	fromWireKind = map[proto.AckKind]uint8{proto.AckKind_ACK_INIT: opInit, proto.AckKind_ACK_ACK: opAck, proto.AckKind_ACK_FAIL: opFail}
+	toWireKind   = [...]proto.AckKind{opAck: proto.AckKind_ACK_ACK, opFail: proto.AckKind_ACK_FAIL}
+	fromWireKind = map[proto.AckKind]uint8{proto.AckKind_ACK_ACK: opAck, proto.AckKind_ACK_FAIL: opFail}
 )
 
 func encodeCredit(topo string, target int, c *credit) *proto.Credit {
 	return &proto.Credit{Topology: topo, FromTask: int32(c.from), ToTask: int32(target), Batches: int32(c.n)}
 }
 
-func encodeAckBatch(topo string, acker int, b *ackBatch) *proto.AckBatch {
+func encodeAckBatch(topo string, spoutTask int, b *ackBatch) *proto.AckBatch {
 	n := len(b.ops)
-	out := &proto.AckBatch{Topology: topo, AckerTask: int32(acker),
-		Kinds: make([]proto.AckKind, n), Roots: make([]uint64, n), Values: make([]uint64, n), SpoutTasks: make([]int32, n)}
+	out := &proto.AckBatch{Topology: topo, SpoutTask: int32(spoutTask),
+		Kinds: make([]proto.AckKind, n), Roots: make([]uint64, n), Values: make([]uint64, n)}
 	for i, op := range b.ops {
-		out.Kinds[i], out.Roots[i], out.Values[i], out.SpoutTasks[i] = toWireKind[op.kind], op.root, op.val, op.spoutTask
+		out.Kinds[i], out.Roots[i], out.Values[i] = toWireKind[op.kind], op.root, op.val
 	}
 	return out
 }
 
 func decodeAckBatch(w *proto.AckBatch) (*ackBatch, error) {
-	kinds, roots, vals, tasks := w.GetKinds(), w.GetRoots(), w.GetValues(), w.GetSpoutTasks()
-	if len(roots) != len(kinds) || len(vals) != len(kinds) || len(tasks) != len(kinds) {
-		return nil, fmt.Errorf("ack batch with %d kinds, %d roots, %d values, %d spout tasks", len(kinds), len(roots), len(vals), len(tasks))
+	kinds, roots, vals := w.GetKinds(), w.GetRoots(), w.GetValues()
+	if len(roots) != len(kinds) || len(vals) != len(kinds) {
+		return nil, fmt.Errorf("ack batch with %d kinds, %d roots, %d values", len(kinds), len(roots), len(vals))
 	}
 	b := getAckBatch()
 	for i, k := range kinds {
@@ -308,27 +308,7 @@ func decodeAckBatch(w *proto.AckBatch) (*ackBatch, error) {
 			putAckBatch(b)
 			return nil, fmt.Errorf("ack op of unknown kind %v", k)
 		}
-		b.ops = append(b.ops, ackOp{kind: kind, root: roots[i], val: vals[i], spoutTask: tasks[i]})
-	}
-	return b, nil
-}
-
-func encodeTreeDoneBatch(topo string, spoutTask int, b *treeDoneBatch) *proto.TreeDoneBatch {
-	out := &proto.TreeDoneBatch{Topology: topo, SpoutTask: int32(spoutTask), Roots: make([]uint64, len(b.done)), Failed: make([]bool, len(b.done))}
-	for i, d := range b.done {
-		out.Roots[i], out.Failed[i] = d.root, d.failed
-	}
-	return out
-}
-
-func decodeTreeDoneBatch(w *proto.TreeDoneBatch) (*treeDoneBatch, error) {
-	roots, failed := w.GetRoots(), w.GetFailed()
-	if len(failed) != len(roots) {
-		return nil, fmt.Errorf("tree-done batch with %d roots and %d failed flags", len(roots), len(failed))
-	}
-	b := getTreeDoneBatch()
-	for i, r := range roots {
-		b.done = append(b.done, treeDone{root: r, failed: failed[i]})
+		b.ops = append(b.ops, ackOp{kind: kind, root: roots[i], val: vals[i]})
 	}
 	return b, nil
 }

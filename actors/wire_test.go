@@ -113,27 +113,20 @@ func TestDecodingRefusesBatchesThatDoNotFitTheTopology(t *testing.T) {
 	}
 }
 
-func TestAckAndTreeDoneBatchesSurviveTheWire(t *testing.T) {
-	in := &ackBatch{ops: []ackOp{{kind: opInit, root: 1, val: 2, spoutTask: 3}, {kind: opAck, root: 4, val: 5}, {kind: opFail, root: 6}}}
-	out, err := decodeAckBatch(encodeAckBatch("t", 0, in))
+func TestAckBatchesSurviveTheWire(t *testing.T) {
+	in := &ackBatch{ops: []ackOp{{kind: opAck, root: 4, val: 5}, {kind: opFail, root: 6}}}
+	out, err := decodeAckBatch(encodeAckBatch("t", 3, in))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(in.ops, out.ops) {
 		t.Fatalf("ack ops %v became %v", in.ops, out.ops)
 	}
-	if _, err := decodeTreeDoneBatch(&proto.TreeDoneBatch{Roots: []uint64{1, 2}, Failed: []bool{true}}); err == nil {
-		t.Error("a tree-done batch with columns of different lengths decoded")
-	}
 	if _, err := decodeAckBatch(&proto.AckBatch{Kinds: []proto.AckKind{proto.AckKind_ACK_ACK}, Roots: []uint64{1}}); err == nil {
 		t.Error("an ack batch with columns of different lengths decoded")
 	}
-	if _, err := decodeAckBatch(&proto.AckBatch{Kinds: []proto.AckKind{proto.AckKind_ACK_KIND_UNSPECIFIED}, Roots: []uint64{1}, Values: []uint64{1}, SpoutTasks: []int32{1}}); err == nil {
+	if _, err := decodeAckBatch(&proto.AckBatch{Kinds: []proto.AckKind{proto.AckKind_ACK_KIND_UNSPECIFIED}, Roots: []uint64{1}, Values: []uint64{1}}); err == nil {
 		t.Fatal("an ack op of no kind decoded")
-	}
-	done := &treeDoneBatch{done: []treeDone{{root: 7, failed: true}, {root: 8}}}
-	if back, err := decodeTreeDoneBatch(encodeTreeDoneBatch("t", 3, done)); err != nil || !reflect.DeepEqual(done.done, back.done) {
-		t.Fatalf("tree done %v became %v", done.done, back.done)
 	}
 }
 

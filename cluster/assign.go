@@ -4,12 +4,12 @@ import (
 	"sort"
 )
 
-// assign places every task of a topology on one of the chosen nodes, and
-// one acker on each. It is stable: a task stays on its node when that node
+// assign places every task of a topology on one of the chosen nodes. It is
+// stable: a task stays on its node when that node
 // is still chosen and not over its share, so a node joining or leaving moves
 // only the tasks it must. nodes must be sorted and non-empty; workers = 0
 // uses them all.
-func assign(tasks []int, nodes []string, workers int, prev *Assignment) (map[int]string, []string) {
+func assign(tasks []int, nodes []string, workers int, prev *Assignment) map[int]string {
 	chosen := chooseNodes(nodes, workers, prev)
 	share := (len(tasks) + len(chosen) - 1) / len(chosen)
 	load := make(map[string]int, len(chosen))
@@ -39,7 +39,7 @@ func assign(tasks []int, nodes []string, workers int, prev *Assignment) (map[int
 		out[t] = best
 		load[best]++
 	}
-	return out, chosen
+	return out
 }
 
 // chooseNodes picks workers nodes, preferring those that already ran the

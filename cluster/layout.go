@@ -69,7 +69,7 @@ type TopologyRecord struct {
 	Version int64 `json:"version"`
 }
 
-// Assignment places a topology's tasks and ackers on nodes.
+// Assignment places a topology's tasks on nodes.
 type Assignment struct {
 	Topology string `json:"topology"`
 	// Version changes whenever the placement or the topology record's
@@ -79,19 +79,14 @@ type Assignment struct {
 	RecordVersion int64 `json:"recordVersion"`
 	// Tasks maps task id to node id.
 	Tasks map[int]string `json:"tasks"`
-	// Ackers are the nodes of acker 0, 1, ...
-	Ackers []string `json:"ackers"`
 	// Nodes maps node id to its transport address.
 	Nodes map[string]string `json:"nodes"`
 }
 
-// NodesUsed returns the ids of the nodes that run a task or acker, sorted.
+// NodesUsed returns the ids of the nodes that run a task, sorted.
 func (a *Assignment) NodesUsed() []string {
 	set := map[string]bool{}
 	for _, n := range a.Tasks {
-		set[n] = true
-	}
-	for _, n := range a.Ackers {
 		set[n] = true
 	}
 	out := make([]string, 0, len(set))

@@ -10,7 +10,6 @@ import (
 	"net"
 	"path"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -351,8 +350,7 @@ func (n *Node) assignTopology(rec *TopologyRecord, ids []string, nodes map[strin
 	if had && prev.RecordVersion == rec.Version {
 		prevp = &prev // same task numbering: keep tasks where they are
 	}
-	placed, ackers := assign(tasks, ids, rec.Workers, prevp)
-	next := Assignment{Topology: rec.Name, RecordVersion: rec.Version, Tasks: placed, Ackers: ackers, Nodes: map[string]string{}}
+	next := Assignment{Topology: rec.Name, RecordVersion: rec.Version, Tasks: assign(tasks, ids, rec.Workers, prevp), Nodes: map[string]string{}}
 	for _, id := range next.NodesUsed() {
 		next.Nodes[id] = nodes[id].Addr
 	}
@@ -365,7 +363,7 @@ func (n *Node) assignTopology(rec *TopologyRecord, ids []string, nodes map[strin
 }
 
 func sameAssignment(a, b *Assignment) bool {
-	if a.RecordVersion != b.RecordVersion || len(a.Tasks) != len(b.Tasks) || strings.Join(a.Ackers, ",") != strings.Join(b.Ackers, ",") {
+	if a.RecordVersion != b.RecordVersion || len(a.Tasks) != len(b.Tasks) {
 		return false
 	}
 	for t, n := range a.Tasks {
@@ -483,9 +481,6 @@ func (n *Node) follow(a *Assignment, rec *TopologyRecord) {
 	placement := actors.Placement{Self: n.transport.Addr, Tasks: map[int]string{}}
 	for task, node := range a.Tasks {
 		placement.Tasks[task] = a.Nodes[node]
-	}
-	for _, node := range a.Ackers {
-		placement.Ackers = append(placement.Ackers, a.Nodes[node])
 	}
 	run, err := actors.RunOn(context.Background(), n.transport.System, topo, conf, placement)
 	if err != nil {

@@ -31,10 +31,8 @@ const (
 type AckKind int32
 
 const (
-	// ACK_KIND_UNSPECIFIED is proto3's zero, so a missing kind is never INIT.
+	// ACK_KIND_UNSPECIFIED is proto3's zero, so a missing kind is refused.
 	AckKind_ACK_KIND_UNSPECIFIED AckKind = 0
-	// ACK_INIT: a spout started the tree; the value is the XOR of its edges.
-	AckKind_ACK_INIT AckKind = 1
 	// ACK_ACK: a tuple was acked; the value is its edge XOR its children's edges.
 	AckKind_ACK_ACK AckKind = 2
 	// ACK_FAIL: a tuple of the tree failed.
@@ -45,13 +43,11 @@ const (
 var (
 	AckKind_name = map[int32]string{
 		0: "ACK_KIND_UNSPECIFIED",
-		1: "ACK_INIT",
 		2: "ACK_ACK",
 		3: "ACK_FAIL",
 	}
 	AckKind_value = map[string]int32{
 		"ACK_KIND_UNSPECIFIED": 0,
-		"ACK_INIT":             1,
 		"ACK_ACK":              2,
 		"ACK_FAIL":             3,
 	}
@@ -134,7 +130,7 @@ func (x Control_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Control_Op.Descriptor instead.
 func (Control_Op) EnumDescriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{8, 0}
+	return file_squall_proto_rawDescGZIP(), []int{7, 0}
 }
 
 // Value is one field value of a tuple.
@@ -602,19 +598,17 @@ func (x *TupleBatch) GetSeq() uint64 {
 	return 0
 }
 
-// AckBatch carries ack-tree operations to one acker task (ackers are
-// sharded by root). Operation i is (kinds[i], roots[i], values[i],
-// spout_tasks[i]); the columns are packed arrays, so decoding a batch makes
-// four slices, not an object per operation. spout_tasks[i] is the task that
-// gets the TreeDone, set on INIT.
+// AckBatch carries ack-tree operations to the spout task that keeps their
+// trees (a root id names its spout task in its high bits). Operation i is
+// (kinds[i], roots[i], values[i]); the columns are packed arrays, so
+// decoding a batch makes three slices, not an object per operation.
 type AckBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Topology      string                 `protobuf:"bytes,1,opt,name=topology,proto3" json:"topology,omitempty"`
-	AckerTask     int32                  `protobuf:"varint,2,opt,name=acker_task,json=ackerTask,proto3" json:"acker_task,omitempty"`
+	SpoutTask     int32                  `protobuf:"varint,2,opt,name=spout_task,json=spoutTask,proto3" json:"spout_task,omitempty"`
 	Kinds         []AckKind              `protobuf:"varint,3,rep,packed,name=kinds,proto3,enum=squall.AckKind" json:"kinds,omitempty"`
 	Roots         []uint64               `protobuf:"fixed64,4,rep,packed,name=roots,proto3" json:"roots,omitempty"`
 	Values        []uint64               `protobuf:"fixed64,5,rep,packed,name=values,proto3" json:"values,omitempty"`
-	SpoutTasks    []int32                `protobuf:"varint,6,rep,packed,name=spout_tasks,json=spoutTasks,proto3" json:"spout_tasks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -656,9 +650,9 @@ func (x *AckBatch) GetTopology() string {
 	return ""
 }
 
-func (x *AckBatch) GetAckerTask() int32 {
+func (x *AckBatch) GetSpoutTask() int32 {
 	if x != nil {
-		return x.AckerTask
+		return x.SpoutTask
 	}
 	return 0
 }
@@ -684,84 +678,6 @@ func (x *AckBatch) GetValues() []uint64 {
 	return nil
 }
 
-func (x *AckBatch) GetSpoutTasks() []int32 {
-	if x != nil {
-		return x.SpoutTasks
-	}
-	return nil
-}
-
-// TreeDoneBatch tells a spout task that trees completed (every edge acked)
-// or failed (a FAIL, or the message timeout), so it calls Ack or Fail: tree
-// i is roots[i], failed when failed[i].
-type TreeDoneBatch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Topology      string                 `protobuf:"bytes,1,opt,name=topology,proto3" json:"topology,omitempty"`
-	SpoutTask     int32                  `protobuf:"varint,2,opt,name=spout_task,json=spoutTask,proto3" json:"spout_task,omitempty"`
-	Roots         []uint64               `protobuf:"fixed64,3,rep,packed,name=roots,proto3" json:"roots,omitempty"`
-	Failed        []bool                 `protobuf:"varint,4,rep,packed,name=failed,proto3" json:"failed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *TreeDoneBatch) Reset() {
-	*x = TreeDoneBatch{}
-	mi := &file_squall_proto_msgTypes[6]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *TreeDoneBatch) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*TreeDoneBatch) ProtoMessage() {}
-
-func (x *TreeDoneBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_proto_msgTypes[6]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use TreeDoneBatch.ProtoReflect.Descriptor instead.
-func (*TreeDoneBatch) Descriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{6}
-}
-
-func (x *TreeDoneBatch) GetTopology() string {
-	if x != nil {
-		return x.Topology
-	}
-	return ""
-}
-
-func (x *TreeDoneBatch) GetSpoutTask() int32 {
-	if x != nil {
-		return x.SpoutTask
-	}
-	return 0
-}
-
-func (x *TreeDoneBatch) GetRoots() []uint64 {
-	if x != nil {
-		return x.Roots
-	}
-	return nil
-}
-
-func (x *TreeDoneBatch) GetFailed() []bool {
-	if x != nil {
-		return x.Failed
-	}
-	return nil
-}
-
 // Credit returns flow-control credit: task from_task (the receiver of
 // tuples) executed batches more of the batches that to_task sent it, so
 // to_task may send that many more. Credits travel node to node directly.
@@ -777,7 +693,7 @@ type Credit struct {
 
 func (x *Credit) Reset() {
 	*x = Credit{}
-	mi := &file_squall_proto_msgTypes[7]
+	mi := &file_squall_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +705,7 @@ func (x *Credit) String() string {
 func (*Credit) ProtoMessage() {}
 
 func (x *Credit) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_proto_msgTypes[7]
+	mi := &file_squall_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +718,7 @@ func (x *Credit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credit.ProtoReflect.Descriptor instead.
 func (*Credit) Descriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{7}
+	return file_squall_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Credit) GetTopology() string {
@@ -844,7 +760,7 @@ type Control struct {
 
 func (x *Control) Reset() {
 	*x = Control{}
-	mi := &file_squall_proto_msgTypes[8]
+	mi := &file_squall_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +772,7 @@ func (x *Control) String() string {
 func (*Control) ProtoMessage() {}
 
 func (x *Control) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_proto_msgTypes[8]
+	mi := &file_squall_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +785,7 @@ func (x *Control) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Control.ProtoReflect.Descriptor instead.
 func (*Control) Descriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{8}
+	return file_squall_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Control) GetTopology() string {
@@ -900,7 +816,7 @@ type TupleFrame struct {
 
 func (x *TupleFrame) Reset() {
 	*x = TupleFrame{}
-	mi := &file_squall_proto_msgTypes[9]
+	mi := &file_squall_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +828,7 @@ func (x *TupleFrame) String() string {
 func (*TupleFrame) ProtoMessage() {}
 
 func (x *TupleFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_squall_proto_msgTypes[9]
+	mi := &file_squall_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +841,7 @@ func (x *TupleFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TupleFrame.ProtoReflect.Descriptor instead.
 func (*TupleFrame) Descriptor() ([]byte, []int) {
-	return file_squall_proto_rawDescGZIP(), []int{9}
+	return file_squall_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TupleFrame) GetBatch() []byte {
@@ -974,22 +890,14 @@ const file_squall_proto_rawDesc = "" +
 	"\vsender_task\x18\x03 \x01(\x05R\n" +
 	"senderTask\x12%\n" +
 	"\x06tuples\x18\x04 \x03(\v2\r.squall.TupleR\x06tuples\x12\x10\n" +
-	"\x03seq\x18\x05 \x01(\x04R\x03seq\"\xbb\x01\n" +
+	"\x03seq\x18\x05 \x01(\x04R\x03seq\"\xad\x01\n" +
 	"\bAckBatch\x12\x1a\n" +
 	"\btopology\x18\x01 \x01(\tR\btopology\x12\x1d\n" +
 	"\n" +
-	"acker_task\x18\x02 \x01(\x05R\tackerTask\x12%\n" +
+	"spout_task\x18\x02 \x01(\x05R\tspoutTask\x12%\n" +
 	"\x05kinds\x18\x03 \x03(\x0e2\x0f.squall.AckKindR\x05kinds\x12\x14\n" +
 	"\x05roots\x18\x04 \x03(\x06R\x05roots\x12\x16\n" +
-	"\x06values\x18\x05 \x03(\x06R\x06values\x12\x1f\n" +
-	"\vspout_tasks\x18\x06 \x03(\x05R\n" +
-	"spoutTasks\"x\n" +
-	"\rTreeDoneBatch\x12\x1a\n" +
-	"\btopology\x18\x01 \x01(\tR\btopology\x12\x1d\n" +
-	"\n" +
-	"spout_task\x18\x02 \x01(\x05R\tspoutTask\x12\x14\n" +
-	"\x05roots\x18\x03 \x03(\x06R\x05roots\x12\x16\n" +
-	"\x06failed\x18\x04 \x03(\bR\x06failed\"t\n" +
+	"\x06values\x18\x05 \x03(\x06R\x06valuesJ\x04\b\x06\x10\aR\vspout_tasks\"t\n" +
 	"\x06Credit\x12\x1a\n" +
 	"\btopology\x18\x01 \x01(\tR\btopology\x12\x1b\n" +
 	"\tfrom_task\x18\x02 \x01(\x05R\bfromTask\x12\x17\n" +
@@ -1006,12 +914,11 @@ const file_squall_proto_rawDesc = "" +
 	"\x04KILL\x10\x03\"\"\n" +
 	"\n" +
 	"TupleFrame\x12\x14\n" +
-	"\x05batch\x18\x01 \x01(\fR\x05batch*L\n" +
+	"\x05batch\x18\x01 \x01(\fR\x05batch*N\n" +
 	"\aAckKind\x12\x18\n" +
-	"\x14ACK_KIND_UNSPECIFIED\x10\x00\x12\f\n" +
-	"\bACK_INIT\x10\x01\x12\v\n" +
+	"\x14ACK_KIND_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aACK_ACK\x10\x02\x12\f\n" +
-	"\bACK_FAIL\x10\x03B'Z%github.com/squall-stream/squall/protob\x06proto3"
+	"\bACK_FAIL\x10\x03\"\x04\b\x01\x10\x01*\bACK_INITB'Z%github.com/squall-stream/squall/protob\x06proto3"
 
 var (
 	file_squall_proto_rawDescOnce sync.Once
@@ -1026,7 +933,7 @@ func file_squall_proto_rawDescGZIP() []byte {
 }
 
 var file_squall_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_squall_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_squall_proto_goTypes = []any{
 	(AckKind)(0),                  // 0: squall.AckKind
 	(Control_Op)(0),               // 1: squall.Control.Op
@@ -1036,16 +943,15 @@ var file_squall_proto_goTypes = []any{
 	(*Tuple)(nil),                 // 5: squall.Tuple
 	(*TupleBatch)(nil),            // 6: squall.TupleBatch
 	(*AckBatch)(nil),              // 7: squall.AckBatch
-	(*TreeDoneBatch)(nil),         // 8: squall.TreeDoneBatch
-	(*Credit)(nil),                // 9: squall.Credit
-	(*Control)(nil),               // 10: squall.Control
-	(*TupleFrame)(nil),            // 11: squall.TupleFrame
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(*anypb.Any)(nil),             // 13: google.protobuf.Any
+	(*Credit)(nil),                // 8: squall.Credit
+	(*Control)(nil),               // 9: squall.Control
+	(*TupleFrame)(nil),            // 10: squall.TupleFrame
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*anypb.Any)(nil),             // 12: google.protobuf.Any
 }
 var file_squall_proto_depIdxs = []int32{
-	12, // 0: squall.Value.time_value:type_name -> google.protobuf.Timestamp
-	13, // 1: squall.Value.message_value:type_name -> google.protobuf.Any
+	11, // 0: squall.Value.time_value:type_name -> google.protobuf.Timestamp
+	12, // 1: squall.Value.message_value:type_name -> google.protobuf.Any
 	3,  // 2: squall.Value.custom_value:type_name -> squall.Custom
 	4,  // 3: squall.Tuple.anchors:type_name -> squall.Anchor
 	2,  // 4: squall.Tuple.values:type_name -> squall.Value
@@ -1081,7 +987,7 @@ func file_squall_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_squall_proto_rawDesc), len(file_squall_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   10,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

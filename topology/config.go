@@ -12,9 +12,6 @@ import (
 type Config struct {
 	// Name names the topology in logs, metrics and the cluster. Default "topology".
 	Name string
-	// Ackers is the number of acker tasks the ack trees are sharded over by
-	// root id. Default 1.
-	Ackers int
 	// DisableAcking turns ack tracking off: spout tuples are acked as soon as
 	// they are emitted (Storm's topology.acker.executors = 0).
 	DisableAcking bool
@@ -62,9 +59,6 @@ type Config struct {
 func (c Config) Defaults() Config {
 	if c.Name == "" {
 		c.Name = "topology"
-	}
-	if c.Ackers <= 0 {
-		c.Ackers = 1
 	}
 	if c.MessageTimeout <= 0 {
 		c.MessageTimeout = 30 * time.Second

@@ -76,8 +76,8 @@ func (b passBolt) Execute(t *topology.Tuple, out topology.BasicOutputCollector) 
 func (b passBolt) Cleanup() error { return nil }
 
 // TestTopologyAcrossTwoNodes runs spout → pass (shuffle) → sink (fields)
-// with tasks and ackers split over two actor systems talking protoactor
-// remote: every id is acked exactly once.
+// with tasks split over two actor systems talking protoactor remote: every
+// id is acked exactly once.
 func TestTopologyAcrossTwoNodes(t *testing.T) {
 	runAcrossTwoNodes(t, cluster.TransportOptions{Listen: "127.0.0.1:0"})
 }
@@ -126,12 +126,11 @@ func runAcrossTwoNodes(t *testing.T, opts cluster.TransportOptions) {
 	}
 	topoA, topoB := build(), build()
 	// Tasks: pass 1-2, sink 3-4, spout 5. Node A: spout, pass 1, sink 3;
-	// node B: pass 2, sink 4 and the only acker.
+	// node B: pass 2, sink 4.
 	placement := func(self string) actors.Placement {
 		return actors.Placement{
-			Self:   self,
-			Tasks:  map[int]string{1: a.Addr, 2: b.Addr, 3: a.Addr, 4: b.Addr, 5: a.Addr},
-			Ackers: []string{b.Addr},
+			Self:  self,
+			Tasks: map[int]string{1: a.Addr, 2: b.Addr, 3: a.Addr, 4: b.Addr, 5: a.Addr},
 		}
 	}
 	conf := topology.Config{Name: "two-nodes", Logger: slog.New(slog.DiscardHandler)}

@@ -54,7 +54,7 @@ func crossTopology(acked *atomic.Int64) (*topology.Topology, error) {
 	return bl.Build()
 }
 
-// crossProcesses runs the spout and the acker here and the bolt in a child
+// crossProcesses runs the spout here and the bolt in a child
 // process (this binary again), so that every tuple and every ack crosses
 // between two processes, and returns acked tuples/s.
 func crossProcesses(d time.Duration) (float64, error) {
@@ -97,7 +97,7 @@ func crossProcesses(d time.Duration) (float64, error) {
 	}
 	where := map[int]string{1: strings.TrimSpace(addr), 2: a.Addr}
 	conf := topology.Config{Name: "bench", Logger: slog.New(slog.DiscardHandler)}
-	r, err := actors.RunOn(context.Background(), a.System, topo, conf, actors.Placement{Self: a.Addr, Tasks: where, Ackers: []string{a.Addr}})
+	r, err := actors.RunOn(context.Background(), a.System, topo, conf, actors.Placement{Self: a.Addr, Tasks: where})
 	if err != nil {
 		return 0, err
 	}
@@ -119,7 +119,7 @@ func runBenchNode(parent string) error {
 		return err
 	}
 	conf := topology.Config{Name: "bench", Logger: slog.New(slog.DiscardHandler)}
-	r, err := actors.RunOn(context.Background(), t.System, topo, conf, actors.Placement{Self: t.Addr, Tasks: map[int]string{1: t.Addr, 2: parent}, Ackers: []string{parent}})
+	r, err := actors.RunOn(context.Background(), t.System, topo, conf, actors.Placement{Self: t.Addr, Tasks: map[int]string{1: t.Addr, 2: parent}})
 	if err != nil {
 		return err
 	}
@@ -141,8 +141,8 @@ func crossNodes(d time.Duration, split bool) (float64, error) {
 	}
 	defer b.Stop()
 	var acked atomic.Int64
-	// Tasks: count 1, spout 2. Split: the spout and the acker on A, the
-	// bolt on B, so every tuple crosses and every ack comes back.
+	// Tasks: count 1, spout 2. Split: the spout on A, the bolt on B, so
+	// every tuple crosses and every ack comes back.
 	where := map[int]string{1: a.Addr, 2: a.Addr}
 	if split {
 		where[1] = b.Addr
@@ -162,7 +162,7 @@ func crossNodes(d time.Duration, split bool) (float64, error) {
 		if t == b && !split {
 			continue
 		}
-		r, err := actors.RunOn(context.Background(), t.System, topo, conf, actors.Placement{Self: t.Addr, Tasks: where, Ackers: []string{a.Addr}})
+		r, err := actors.RunOn(context.Background(), t.System, topo, conf, actors.Placement{Self: t.Addr, Tasks: where})
 		if err != nil {
 			return 0, fmt.Errorf("run on %s: %w", t.Addr, err)
 		}

@@ -44,14 +44,17 @@ func topologySuite(d time.Duration) ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The target is against the channel pipeline that does the same work
+	// as the acking topology, delivery tracking included; the others show
+	// what tracking and batching cost a hand-written pipeline.
 	return []result{
-		{name: "channels-baseline", value: base, unit: "tuples/s"},
+		{name: "channels-batched", value: base, unit: "tuples/s"},
 		{name: "channels-per-tuple", value: perTuple, unit: "tuples/s"},
 		{name: "channels-at-least-once", value: atLeastOnce, unit: "tuples/s"},
-		{name: "acking-vs-at-least-once-channels", value: acked, unit: "tuples/s", baseline: "channels-at-least-once"},
+		{name: "topology-acking", value: acked, unit: "tuples/s", baseline: "channels-at-least-once", target: 0.5},
+		{name: "acking-vs-batched-channels", value: acked, unit: "tuples/s", baseline: "channels-batched"},
 		{name: "acking-vs-per-tuple-channels", value: acked, unit: "tuples/s", baseline: "channels-per-tuple"},
-		{name: "topology-acking", value: acked, unit: "tuples/s", baseline: "channels-baseline", target: 0.5},
-		{name: "topology-no-acking", value: unacked, unit: "tuples/s", baseline: "channels-baseline"},
+		{name: "topology-no-acking", value: unacked, unit: "tuples/s", baseline: "channels-batched"},
 		{name: "acking-vs-no-acking", value: acked, unit: "tuples/s", baseline: "topology-no-acking", target: 0.6},
 		{name: "heap-per-pending-tree", value: perTree, unit: "bytes"},
 	}, nil
@@ -421,8 +424,8 @@ func (swallowBolt) Execute(*topology.Tuple)                                     
 func (swallowBolt) Cleanup() error                                                    { return nil }
 
 // heapPerPendingTree fills MaxSpoutPending with trees that never complete
-// and divides the heap growth by their number: the spout's pending entry
-// plus the acker's XOR entry.
+// and divides the heap growth by their number: the spout task's pending
+// entry (message id, start time, XOR) and the tuple held by the bolt.
 func heapPerPendingTree() (float64, error) {
 	const pending = 200000
 	var acked atomic.Int64
