@@ -32,10 +32,12 @@ func main() {
 		return
 	}
 	dur := flag.Duration("duration", 5*time.Second, "how long each throughput run lasts")
-	only := flag.String("run", "", "run only the benchmarks whose name contains this")
+	only := flag.String("run", "", "run only the suites (topology, cluster, redis, kafka, tail, pipeline) whose name contains this")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
-	testing.Init() // the Redis suite runs inside testing.Benchmark
 	flag.Parse()
+	// The Redis suite runs inside testing.Benchmark, which needs the testing
+	// package's flags; registered after Parse, they stay out of -h.
+	testing.Init()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
