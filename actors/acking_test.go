@@ -237,3 +237,33 @@ func TestCrashingSpoutRestartsAndLosesNothing(t *testing.T) {
 	}
 	checkNothingPending(t, lt)
 }
+
+// sideSpout emits each id of its ledger on a stream no bolt subscribes to.
+type sideSpout struct{ ledgerSpout }
+
+func (s *sideSpout) DeclareOutputFields(d *topology.OutputDeclarer) {
+	s.ledgerSpout.DeclareOutputFields(d)
+	d.DeclareStream("side", topology.NewFields("id"))
+}
+
+func (s *sideSpout) NextTuple() {
+	if id, ok := s.l.take(); ok {
+		if err := s.out.EmitTo("side", topology.Values{int64(id)}, id); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// TestTreeWithNoEdgesIsAcked: a tracked tuple on a stream nobody subscribes
+// to has a tree with no edges, complete at once, as in Storm.
+func TestTreeWithNoEdgesIsAcked(t *testing.T) {
+	const n = 1000
+	l := newLedger(n)
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return &sideSpout{ledgerSpout{l: l}} }, 1)
+	b.SetBolt("sink", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }), 1).ShuffleGrouping("spout")
+	lt := run(t, b, topology.Config{})
+	wait(t, 10*time.Second, "every id acked", func() bool { return l.ackedCount() == n })
+	l.checkExactlyOnceAcks(t)
+	checkNothingPending(t, lt)
+}
