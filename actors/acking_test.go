@@ -202,6 +202,9 @@ func TestCrashingBoltRestartsAndLosesNothing(t *testing.T) {
 	if l.failedTotal() < int(m.Restarts) {
 		t.Fatalf("%d restarts but only %d failed trees: the crashing tuple was not failed", m.Restarts, l.failedTotal())
 	}
+	if m.LastError != "bolt crashed: every 1000th tuple" {
+		t.Fatalf("last error %q, want the panic", m.LastError)
+	}
 	t.Logf("%d restarts, %d factory calls, %d replays", m.Restarts, prepared.Load(), l.failedTotal())
 }
 

@@ -80,7 +80,7 @@ func (a *boltActor) Receive(c actor.Context) {
 func (t *boltTask) prepare() {
 	b := t.comp.Bolt()
 	if err := b.Prepare(t.tc, &boltCollector{t: t}); err != nil {
-		t.counters.restarts.Add(1)
+		t.noteCrash(fmt.Sprintf("prepare failed: %v", err))
 		t.log.Error("prepare failed; restarting the task", "err", err)
 		panic(fmt.Errorf("%s[%d] prepare: %w", t.comp.ID, t.id, err))
 	}
@@ -141,7 +141,7 @@ func (t *boltTask) recoverCrash() {
 	}
 	t.out.flush()
 	t.counters.publish(&t.local)
-	t.counters.restarts.Add(1)
+	t.noteCrash(fmt.Sprintf("bolt crashed: %v", r))
 	t.log.Error("bolt crashed; failing its tuple and restarting the task", "panic", fmt.Sprint(r))
 	t.log.Debug("bolt crash stack", "stack", string(debug.Stack()))
 	if b := t.bolt; b != nil {
@@ -198,8 +198,9 @@ func (t *boltTask) emit(stream string, values topology.Values, direct int, ancho
 	if !t.rt.conf.DisableAcking {
 		for _, a := range anchors {
 			if a == nil {
-				t.counters.errors.Add(1)
-				return &EmitError{Component: t.comp.ID, Task: t.id, Stream: stream, Err: ErrNilAnchor}
+				err := &EmitError{Component: t.comp.ID, Task: t.id, Stream: stream, Err: ErrNilAnchor}
+				t.noteError(err)
+				return err
 			}
 			if len(a.Anchors()) > 0 {
 				tracked = true

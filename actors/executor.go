@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/squall-stream/squall/proto"
@@ -134,8 +135,9 @@ func (e *executor) targets(stream string, values topology.Values, direct int) (*
 		e.lastStream, e.lastRoute = stream, r
 	}
 	fail := func(err error) (*route, []int, error) {
-		e.counters.errors.Add(1)
-		return nil, nil, &EmitError{Component: e.comp.ID, Task: e.id, Stream: stream, Err: err}
+		err = &EmitError{Component: e.comp.ID, Task: e.id, Stream: stream, Err: err}
+		e.noteError(err)
+		return nil, nil, err
 	}
 	if r == nil {
 		return fail(ErrUndeclaredStream)
@@ -171,8 +173,21 @@ func (e *executor) targets(stream string, values topology.Values, direct int) (*
 }
 
 func (e *executor) reportError(err error) {
-	e.counters.errors.Add(1)
+	e.noteError(err)
 	e.log.Error("task reported an error", "err", err)
+}
+
+// noteError counts an error of the task and keeps it as its last.
+func (e *executor) noteError(err error) {
+	e.counters.errors.Add(1)
+	e.counters.lastError.Store(&taskError{msg: err.Error(), at: time.Now()})
+}
+
+// noteCrash counts a restart of the task and keeps its cause as its last
+// error.
+func (e *executor) noteCrash(cause string) {
+	e.counters.restarts.Add(1)
+	e.counters.lastError.Store(&taskError{msg: cause, at: time.Now()})
 }
 
 // fromWire decodes a tuple batch from a task on another node, refusing one
@@ -181,7 +196,7 @@ func (e *executor) reportError(err error) {
 func (e *executor) fromWire(f *proto.TupleFrame) (*tupleBatch, bool) {
 	topo, dest, sender, err := frameHeader(f.GetBatch())
 	if err != nil || topo != e.rt.conf.Name || dest != e.id {
-		e.counters.errors.Add(1)
+		e.noteError(fmt.Errorf("refused a tuple batch from task %d for task %d of topology %q: %v", sender, dest, topo, err))
 		e.log.Error("refused a tuple batch for another topology or task", "batch_topology", topo, "batch_task", dest, "sender", sender, "err", err)
 		return nil, false
 	}
@@ -190,7 +205,7 @@ func (e *executor) fromWire(f *proto.TupleFrame) (*tupleBatch, bool) {
 	}
 	b, err := decodeFrame(f.GetBatch(), sender, e.origins)
 	if err != nil {
-		e.counters.errors.Add(1)
+		e.noteError(fmt.Errorf("refused a tuple batch from task %d that does not fit the topology: %w", sender, err))
 		e.log.Error("refused a tuple batch that does not fit the topology", "sender", sender, "err", err)
 		return nil, false
 	}

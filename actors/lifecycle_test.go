@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -155,8 +156,12 @@ func TestPrepareErrorIsRetriedWithBackoff(t *testing.T) {
 	if calls.Load() != 3 {
 		t.Fatalf("Prepare called %d times, want 3", calls.Load())
 	}
-	if m, _ := lt.Component("late"); m.Restarts != 2 {
+	m, _ := lt.Component("late")
+	if m.Restarts != 2 {
 		t.Fatalf("restarts = %d, want 2", m.Restarts)
+	}
+	if !strings.Contains(m.LastError, "database not ready") {
+		t.Fatalf("last error %q does not say why the task restarted", m.LastError)
 	}
 }
 
@@ -173,6 +178,7 @@ func TestBadEmitsAreClearErrors(t *testing.T) {
 	}), 1).ShuffleGrouping("spout")
 	lt := run(t, b, topology.Config{})
 	want := []error{ErrUndeclaredStream, ErrFieldCount, ErrDirect, nil}
+	var last error
 	for i, w := range want {
 		var err error
 		select {
@@ -188,11 +194,17 @@ func TestBadEmitsAreClearErrors(t *testing.T) {
 			t.Fatalf("emit %d: %v, want %v", i, err, w)
 		}
 		t.Log(err)
+		last = err
 	}
 	wait(t, time.Second, "errors counted", func() bool {
 		m, _ := lt.Component("bad")
 		return m.Errors == 4
 	})
+	// As Storm UI's "Last error": the latest, with its time.
+	m, _ := lt.Component("bad")
+	if m.LastError != last.Error() || time.Since(m.LastErrorAt) > time.Minute || m.Tasks[0].LastError != last.Error() {
+		t.Fatalf("last error %q at %v, want %q now", m.LastError, m.LastErrorAt, last)
+	}
 }
 
 func TestMetricsCountWhatHappened(t *testing.T) {

@@ -316,6 +316,9 @@ func (l *LocalTopology) Metrics() []ComponentMetrics {
 			Restarts:        c.restarts.Load(),
 			Errors:          c.errors.Load(),
 		}
+		if last := c.lastError.Load(); last != nil {
+			m.LastError, m.LastErrorAt = last.msg, last.at
+		}
 		busy[e.id] = c.busyNanos.Load()
 		tasks = append(tasks, m)
 	}

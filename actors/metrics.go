@@ -39,9 +39,14 @@ type TaskMetrics struct {
 	// Pending is, for a spout, the number of its trees in flight.
 	Pending int64
 	// Restarts counts crashes the task was restarted after; Errors counts
-	// ReportError calls and failed emits.
+	// ReportError calls, failed emits and refused batches.
 	Restarts int64
 	Errors   int64
+	// LastError is the latest of those errors and crashes, as Storm UI's
+	// "Last error" shows it, and LastErrorAt when it happened; "" and the
+	// zero time when there was none. A component's is its tasks' latest.
+	LastError   string    `json:",omitempty"`
+	LastErrorAt time.Time `json:",omitzero"`
 }
 
 // ComponentMetrics sums a component's tasks.
@@ -60,6 +65,13 @@ type taskCounters struct {
 	busyNanos, completeNanos, completed           atomic.Int64
 	processNanos, processed                       atomic.Int64
 	queued, pending, restarts, errors             atomic.Int64
+	lastError                                     atomic.Pointer[taskError]
+}
+
+// taskError is a task's last error or crash.
+type taskError struct {
+	msg string
+	at  time.Time
 }
 
 // localCounts are a task's unpublished counts.
@@ -157,6 +169,9 @@ func sumComponent(c *ComponentMetrics) {
 		completeNanos += float64(t.CompleteLatency) * float64(t.Acked)
 		if t.Capacity > c.Capacity {
 			c.Capacity = t.Capacity // Storm shows the busiest task's capacity
+		}
+		if t.LastErrorAt.After(c.LastErrorAt) {
+			c.LastError, c.LastErrorAt = t.LastError, t.LastErrorAt
 		}
 	}
 	if c.Executed > 0 {

@@ -31,3 +31,19 @@ func TestCapacityWindowIsSharedByReaders(t *testing.T) {
 		t.Fatalf("capacity of the second window = %v, want 1", got)
 	}
 }
+
+// A component's last error is the latest of its tasks', wherever they run.
+func TestMergeComponentsKeepsTheLatestError(t *testing.T) {
+	at := time.Unix(1000, 0)
+	nodeA := []ComponentMetrics{{Component: "writer", Tasks: []TaskMetrics{
+		{Task: 1, Errors: 1, LastError: "redis: timeout", LastErrorAt: at.Add(2 * time.Second)},
+		{Task: 2},
+	}}}
+	nodeB := []ComponentMetrics{{Component: "writer", Tasks: []TaskMetrics{
+		{Task: 3, Errors: 2, LastError: "redis: connection refused", LastErrorAt: at.Add(time.Second)},
+	}}}
+	m := MergeComponents(nodeA, nodeB)
+	if len(m) != 1 || m[0].Errors != 3 || m[0].LastError != "redis: timeout" || !m[0].LastErrorAt.Equal(at.Add(2*time.Second)) {
+		t.Fatalf("merged: %+v", m)
+	}
+}

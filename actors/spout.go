@@ -79,13 +79,13 @@ func (a *spoutActor) Receive(c actor.Context) {
 		t.applyAcks(m)
 	case *proto.AckBatch:
 		if m.GetTopology() != t.rt.conf.Name || int(m.GetSpoutTask()) != t.id {
-			t.counters.errors.Add(1)
+			t.noteError(fmt.Errorf("refused an ack batch for task %d of topology %q", m.GetSpoutTask(), m.GetTopology()))
 			t.log.Error("refused an ack batch for another topology or task", "batch_topology", m.GetTopology(), "batch_task", m.GetSpoutTask())
 			return
 		}
 		b, err := decodeAckBatch(m)
 		if err != nil {
-			t.counters.errors.Add(1)
+			t.noteError(fmt.Errorf("refused an ack batch: %w", err))
 			t.log.Error("refused an ack batch", "err", err)
 			return
 		}
@@ -309,7 +309,7 @@ func (t *spoutTask) recoverCrash() {
 	t.pending = newIDMap[pendingTree]()
 	t.acked = t.acked[:0]
 	t.counters.publish(&t.local)
-	t.counters.restarts.Add(1)
+	t.noteCrash(fmt.Sprintf("spout crashed: %v", r))
 	t.log.Error("spout crashed; restarting the task", "panic", fmt.Sprint(r))
 	t.log.Debug("spout crash stack", "stack", string(debug.Stack()))
 	if s := t.spout; s != nil {

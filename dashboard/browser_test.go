@@ -191,7 +191,8 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 			{Component: "kafka-orders", Spout: true, Tasks: make([]actors.TaskMetrics, 2),
 				TaskMetrics: actors.TaskMetrics{Emitted: 1234, Acked: 1230, Failed: 4, CompleteLatency: 3 * time.Millisecond}},
 			{Component: "aggregate-redis", Tasks: make([]actors.TaskMetrics, 4),
-				TaskMetrics: actors.TaskMetrics{Executed: 1234, Acked: 1234, ExecuteLatency: 250 * time.Microsecond, Capacity: 0.42}},
+				TaskMetrics: actors.TaskMetrics{Executed: 1234, Acked: 1234, ExecuteLatency: 250 * time.Microsecond, Capacity: 0.42,
+					Errors: 1, LastError: "redis: dial <b>127.0.0.1:6379</b>: connection refused", LastErrorAt: now}},
 		}
 	}
 	// httptest binds 127.0.0.1 on a free port. Every is short so an update in
@@ -275,6 +276,9 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 	waitFor(t, bctx, "the component rows",
 		`(...ids) => ids.every((id) => [...document.querySelectorAll("#topologies tbody tr td:first-child")].some((td) => td.textContent === id))`,
 		`() => document.getElementById("topologies").innerText`, "kafka-orders", "aggregate-redis")
+	waitFor(t, bctx, "the component's last error, escaped",
+		`() => [...document.querySelectorAll("#topologies table.components .lasterr")].some((e) => e.textContent.endsWith("redis: dial <b>127.0.0.1:6379</b>: connection refused"))`,
+		`() => document.getElementById("topologies").innerText`)
 	waitFor(t, bctx, "a row per task in the tasks table",
 		`() => document.querySelectorAll("#topologies table.tasks tbody tr").length === 6`,
 		`() => document.querySelectorAll("#topologies table.tasks tbody tr").length`)

@@ -89,8 +89,9 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 	tops := func(context.Context) ([]Topology, error) {
 		return []Topology{{Name: "orders", Status: "active", Unreachable: []string{"node-3"}, TaskNodes: map[int]string{1: "node-1", 2: "node-2"},
 			Components: []actors.ComponentMetrics{{Component: "kafka", Spout: true,
-				Tasks:       []actors.TaskMetrics{{Task: 1, Acked: 4}, {Task: 2, Acked: 5}},
-				TaskMetrics: actors.TaskMetrics{Emitted: 10, Acked: 9, Failed: 1, CompleteLatency: 3 * time.Millisecond}}}}}, nil
+				Tasks: []actors.TaskMetrics{{Task: 1, Acked: 4}, {Task: 2, Acked: 5}},
+				TaskMetrics: actors.TaskMetrics{Emitted: 10, Acked: 9, Failed: 1, CompleteLatency: 3 * time.Millisecond,
+					Errors: 1, LastError: "kafka: broker down", LastErrorAt: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}}}}}, nil
 	}
 	prom := actors.NewPrometheusHandler(func() map[string]*actors.LocalTopology { return nil })
 	srv := httptest.NewServer(New(Options{Topologies: tops, Prometheus: prom, Every: 20 * time.Millisecond}).Handler())
@@ -105,7 +106,8 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 		t.Fatalf("topology: %+v", tv)
 	}
 	c := v.Topologies[0].Components[0]
-	if c.Kind != "spout" || c.Tasks != 2 || c.Acked != 9 || c.CompleteLatency != 3 {
+	if c.Kind != "spout" || c.Tasks != 2 || c.Acked != 9 || c.CompleteLatency != 3 ||
+		c.LastError != "kafka: broker down" || !c.LastErrorAt.Equal(time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)) {
 		t.Fatalf("component: %+v", c)
 	}
 	if len(c.TaskList) != 2 || c.TaskList[1] != (TaskView{Task: 2, Node: "node-2", Figures: Figures{Acked: 5}}) {

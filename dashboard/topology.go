@@ -78,6 +78,10 @@ type Figures struct {
 	Pending         int64   `json:"pending"`
 	Restarts        int64   `json:"restarts"`
 	Errors          int64   `json:"errors"`
+	// LastError and LastErrorAt are the latest error or crash, as Storm
+	// UI's "Last error"; absent when there was none.
+	LastError   string    `json:"lastError,omitempty"`
+	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
 }
 
 func figures(m *actors.TaskMetrics) Figures {
@@ -87,6 +91,7 @@ func figures(m *actors.TaskMetrics) Figures {
 		ExecuteLatency: ms(m.ExecuteLatency), ProcessLatency: ms(m.ProcessLatency), CompleteLatency: ms(m.CompleteLatency),
 		Capacity: m.Capacity, QueueDepth: m.QueueDepth, Pending: m.Pending,
 		Restarts: m.Restarts, Errors: m.Errors,
+		LastError: m.LastError, LastErrorAt: m.LastErrorAt,
 	}
 }
 

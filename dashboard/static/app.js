@@ -65,10 +65,14 @@ const squall = (() => {
   }
 
   const figureHead = ["Emitted", "Transferred", "Executed", "Acked", "Failed",
-    "Execute ms", "Process ms", "Complete ms", "Capacity", "Queue", "Pending", "Restarts", "Errors"];
+    "Execute ms", "Process ms", "Complete ms", "Capacity", "Queue", "Pending", "Restarts", "Errors", "Last error"];
+  // The last error shows its time and as much of the message as fits; all
+  // of it on hover.
+  const lastError = (f) => f.lastError ? '<span class="lasterr" title="' + esc(f.lastError) + '">' +
+    esc(new Date(f.lastErrorAt).toLocaleTimeString("zh-CN")) + " · " + esc(f.lastError) + "</span>" : "—";
   const figureCells = (f) => [num(f.emitted), num(f.transferred), num(f.executed), num(f.acked), num(f.failed),
     f.executeLatencyMs.toFixed(3), f.processLatencyMs.toFixed(3), f.completeLatencyMs.toFixed(2), f.capacity.toFixed(2),
-    num(f.queueDepth), num(f.pending), f.restarts, f.errors];
+    num(f.queueDepth), num(f.pending), f.restarts, f.errors, lastError(f)];
   const table = (cls, head, rows) => '<table class="' + cls + '"><thead><tr>' + head.map((h) => "<th>" + h + "</th>").join("") +
     "</tr></thead><tbody>" + rows.map((r) => "<tr>" + r.map((x) => "<td>" + x + "</td>").join("") + "</tr>").join("") + "</tbody></table>";
 
