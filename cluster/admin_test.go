@@ -48,6 +48,9 @@ func TestAdminLifecycleAndRefusals(t *testing.T) {
 	if err := admin.Kill("never-submitted", time.Second); !errors.Is(err, ErrUnknownTopology) {
 		t.Fatalf("kill of nothing: %v", err)
 	}
+	if err := admin.Submit("admin-test", SubmitOptions{Settings: map[string]string{topology.SettingMaxSpoutPending: "lots"}}); !errors.Is(err, topology.ErrBadSetting) || !strings.Contains(err.Error(), topology.SettingMaxSpoutPending) {
+		t.Fatalf("submit with a bad setting: %v", err)
+	}
 	if err := admin.Submit("admin-test", SubmitOptions{Workers: 2, Settings: map[string]string{"k": "v"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -118,5 +121,19 @@ func TestUnreachableZooKeeperIsAClearError(t *testing.T) {
 	_, err := NewAdmin(ZKOptions{Servers: []string{"127.0.0.1:1"}, SessionTimeout: time.Second})
 	if !errors.Is(err, ErrNoZooKeeper) || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Fatalf("NewAdmin on nothing: %v", err)
+	}
+}
+
+// Settings given at submit time under Storm's names tune the runtime of any
+// registered topology, over what its code chose.
+func TestSubmittedSettingsTuneTheRuntime(t *testing.T) {
+	registerAdminTopology()
+	_, conf, err := build(&TopologyRecord{Name: "admin-test", Settings: map[string]string{
+		topology.SettingMessageTimeout: "90", topology.SettingMaxSpoutPending: "20000", "k": "v"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conf.MessageTimeout != 90*time.Second || conf.MaxSpoutPending != 20000 || conf.Settings["k"] != "v" {
+		t.Fatalf("config: timeout %v, max spout pending %d, settings %v", conf.MessageTimeout, conf.MaxSpoutPending, conf.Settings)
 	}
 }

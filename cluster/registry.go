@@ -61,6 +61,11 @@ func build(rec *TopologyRecord) (*topology.Topology, topology.Config, error) {
 			return nil, conf, fmt.Errorf("rebalance topology %q: %w", rec.Name, err)
 		}
 	}
+	// Settings given at submit time (Storm's names, topology.*) override what
+	// the topology's code chose, as Storm's -c does.
+	if conf, err = conf.ApplySettings(rec.Settings); err != nil {
+		return nil, conf, fmt.Errorf("topology %q: %w", rec.Name, err)
+	}
 	conf.Name = rec.Name
 	conf.RunID = fmt.Sprintf("%s@%d", rec.Name, rec.Submitted.UnixNano())
 	merged := make(map[string]string, len(conf.Settings)+len(rec.Settings))

@@ -63,14 +63,6 @@ func ordersAnalysis(settings map[string]string) (*topology.Topology, topology.Co
 			*dst = n
 		}
 	}
-	var tc topology.Config
-	if v, ok := settings["timeout"]; ok {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return nil, tc, fmt.Errorf("setting timeout=%q: want a positive duration such as 30s", v)
-		}
-		tc.MessageTimeout = d
-	}
 	topic := settings["topic"]
 	if topic == "" {
 		topic = "orders"
@@ -82,7 +74,7 @@ func ordersAnalysis(settings map[string]string) (*topology.Topology, topology.Co
 	conf.Redis = rc.(*goredis.Client)
 	conf.Kafka = kafka.Config{Brokers: splitList(settings["brokers"]), Topics: []string{topic}}
 	topo, err := orders.AnalysisTopology(conf)
-	return topo, tc, err
+	return topo, topology.Config{}, err
 }
 
 // zkFlags are the flags of every command that talks to ZooKeeper.

@@ -49,7 +49,7 @@ func startOrdersCluster(t *testing.T, n int) *ordersCluster {
 func (c *ordersCluster) submit(t *testing.T) {
 	t.Helper()
 	args := []string{"submit", "orders", "--zk", c.z.Addr()}
-	for _, s := range []string{"brokers=" + c.k.Brokers()[0], "redis=" + c.r.Addr(), "timeout=5s", "spouts=3", "parsers=3", "writers=3"} {
+	for _, s := range []string{"brokers=" + c.k.Brokers()[0], "redis=" + c.r.Addr(), "topology.message.timeout.secs=5", "spouts=3", "parsers=3", "writers=3"} {
 		args = append(args, "--set", s)
 	}
 	if out, err := squallCLI(t, c.bin, args...); err != nil {
