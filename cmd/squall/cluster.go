@@ -126,7 +126,7 @@ func newNodeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+			logger := commandLogger(os.Stderr, slog.LevelInfo)
 			node, err := cluster.StartNode(cluster.NodeOptions{ZK: opts, ID: id, Listen: listen, MetricsAddr: metrics, Slots: slots, TLS: tlsConf, Logger: logger})
 			if err != nil {
 				return err

@@ -91,7 +91,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 	if o.verbose {
 		level = slog.LevelInfo
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := commandLogger(os.Stderr, level)
 	dir := o.dir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "squall-demo-"); err != nil {

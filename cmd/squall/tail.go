@@ -56,7 +56,7 @@ func newTailCommand() *cobra.Command {
 			default:
 				return fmt.Errorf("--acks %q: want all, leader or none", acks)
 			}
-			conf.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+			conf.Logger = commandLogger(os.Stderr, slog.LevelInfo)
 			return runTail(cmd.Context(), conf, statsEvery, cmd.OutOrStdout())
 		},
 	}

@@ -60,7 +60,7 @@ order analysis wrote there.`,
 					}
 					return out, nil
 				},
-				Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+				Logger: commandLogger(os.Stderr, slog.LevelInfo),
 			}
 			if redis != "" {
 				rc := goredis.NewClient(&goredis.Options{Addr: redis})
