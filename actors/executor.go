@@ -203,8 +203,15 @@ func (e *executor) fromWire(f *proto.TupleFrame) (*tupleBatch, bool) {
 	if e.origins == nil {
 		e.origins = newOriginTable(e.rt.topo)
 	}
-	b, err := decodeFrame(f.GetBatch(), sender, e.origins)
+	var into *tupleBatch
+	if e.comp.ReleasesInput {
+		into = getTupleBatch(e.rt.conf.BatchSize)
+	}
+	b, err := decodeFrame(f.GetBatch(), sender, e.origins, into)
 	if err != nil {
+		if into != nil {
+			putTupleBatch(into)
+		}
 		e.noteError(fmt.Errorf("refused a tuple batch from task %d that does not fit the topology: %w", sender, err))
 		e.log.Error("refused a tuple batch that does not fit the topology", "sender", sender, "err", err)
 		return nil, false

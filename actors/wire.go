@@ -144,14 +144,22 @@ func frameHeader(data []byte) (topo string, dest, sender int, err error) {
 	return topo, dest, sender, nil
 }
 
-// decodeFrame reads a TupleFrame's tuples into an in-process batch. The
-// receiving task's origin table gives tuples their field names from the
-// topology, not from the wire.
-func decodeFrame(data []byte, sender int, origins *originTable) (*tupleBatch, error) {
+// decodeFrame reads a TupleFrame's tuples into an in-process batch: into,
+// when it is not nil (a pooled batch), else a new one. The receiving task's
+// origin table gives tuples their field names from the topology, not from
+// the wire.
+func decodeFrame(data []byte, sender int, origins *originTable, into *tupleBatch) (*tupleBatch, error) {
 	// Size the batch and one backing array for all its values up front:
 	// growing them by append was half of what decoding allocated.
 	count := countTuples(data)
-	b := &tupleBatch{from: sender, tuples: make([]topology.Tuple, 0, count)}
+	b := into
+	if b == nil {
+		b = &tupleBatch{}
+	}
+	if cap(b.tuples) < count {
+		b.tuples = make([]topology.Tuple, 0, count)
+	}
+	b.from = sender
 	var arena, vals []any
 	var anchors []topology.Anchor
 	for len(data) > 0 {

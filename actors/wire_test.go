@@ -49,7 +49,7 @@ func TestTupleBatchSurvivesTheWire(t *testing.T) {
 	if err != nil || name != "orders" || gotDest != dest || sender != spoutTask {
 		t.Fatalf("header: %q %d %d %v", name, gotDest, sender, err)
 	}
-	out, err := decodeFrame(back.GetBatch(), sender, newOriginTable(topo))
+	out, err := decodeFrame(back.GetBatch(), sender, newOriginTable(topo), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,11 +101,11 @@ func TestDecodingRefusesBatchesThatDoNotFitTheTopology(t *testing.T) {
 		"unknown stream": {&proto.TupleBatch{Tuples: []*proto.Tuple{{SourceTask: int32(topo.Tasks("spout")[0]), Stream: "nope", Values: vals}}}, `no stream "nope"`},
 		"field count":    {&proto.TupleBatch{Tuples: []*proto.Tuple{{SourceTask: int32(topo.Tasks("spout")[0]), Stream: "default", Values: vals[:1]}}}, "1 values for fields"},
 	} {
-		if _, err := decodeFrame(frameOf(t, c.w), 1, origins); err == nil || !strings.Contains(err.Error(), c.want) {
+		if _, err := decodeFrame(frameOf(t, c.w), 1, origins, nil); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error containing %q", name, err, c.want)
 		}
 	}
-	if _, err := decodeFrame([]byte{0x22, 0xff}, 1, origins); err == nil {
+	if _, err := decodeFrame([]byte{0x22, 0xff}, 1, origins, nil); err == nil {
 		t.Error("decoded a truncated frame")
 	}
 	if _, _, _, err := frameHeader([]byte{0xff}); err == nil {
@@ -154,7 +154,7 @@ func BenchmarkTupleBatchWireRoundTrip(b *testing.B) {
 		if err := gproto.Unmarshal(raw, &back); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := decodeFrame(back.GetBatch(), task, origins); err != nil {
+		if _, err := decodeFrame(back.GetBatch(), task, origins, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
