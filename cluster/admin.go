@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/squall-stream/squall/topology"
 )
 
 // Errors of the admin operations.
@@ -22,6 +24,37 @@ var (
 // `squall submit|list|kill|activate|deactivate|rebalance`.
 type Admin struct {
 	zk *zkClient
+
+	// built caches the topologies Metrics builds from their records, by
+	// name; an entry is good while the record's version and submission
+	// are the same.
+	builtMu sync.Mutex
+	built   map[string]builtTopology
+}
+
+type builtTopology struct {
+	version   int64
+	submitted time.Time
+	topo      *topology.Topology
+}
+
+// topologyOf builds the topology a record runs, as the nodes do, or
+// returns nil when this binary cannot (it does not register the topology).
+func (a *Admin) topologyOf(rec *TopologyRecord) *topology.Topology {
+	a.builtMu.Lock()
+	defer a.builtMu.Unlock()
+	if b, ok := a.built[rec.Name]; ok && b.version == rec.Version && b.submitted.Equal(rec.Submitted) {
+		return b.topo
+	}
+	topo, _, err := build(rec)
+	if err != nil {
+		a.zk.log.Debug("cannot build a submitted topology here; its streams are not shown", "topology", rec.Name, "err", err)
+	}
+	if a.built == nil {
+		a.built = make(map[string]builtTopology)
+	}
+	a.built[rec.Name] = builtTopology{version: rec.Version, submitted: rec.Submitted, topo: topo}
+	return topo
 }
 
 // NewAdmin connects to ZooKeeper.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/topology"
 )
 
 // NodeMetrics is a node's answer on /api/metrics: its share of each
@@ -72,6 +73,9 @@ type TopologyMetrics struct {
 	Unreachable []string
 	// TaskNodes says which node runs each task of the figures.
 	TaskNodes map[int]string
+	// Topology is the topology as the nodes build it from its record, for
+	// drawing; nil when this binary does not register it.
+	Topology *topology.Topology
 }
 
 // Metrics reads the metrics of every submitted topology from the nodes
@@ -104,7 +108,7 @@ func (a *Admin) Metrics(ctx context.Context) ([]TopologyMetrics, error) {
 	wg.Wait()
 	out := make([]TopologyMetrics, 0, len(tops))
 	for _, t := range tops {
-		tm := TopologyMetrics{Name: t.Name, Status: t.Status, TaskNodes: map[int]string{}}
+		tm := TopologyMetrics{Name: t.Name, Status: t.Status, TaskNodes: map[int]string{}, Topology: a.topologyOf(&t.TopologyRecord)}
 		var parts [][]actors.ComponentMetrics
 		for _, id := range t.Nodes {
 			m, ok := answers[id]

@@ -23,6 +23,7 @@ import (
 	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/examples/orders"
 	"github.com/squall-stream/squall/internal/testinfra"
+	"github.com/squall-stream/squall/topology"
 )
 
 // findBrowser fails rather than skips: a browser test that quietly passes
@@ -197,7 +198,7 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 	}
 	// httptest binds 127.0.0.1 on a free port. Every is short so an update in
 	// Redis reaches the page quickly.
-	srv := httptest.NewServer(New(Options{Redis: rc, Topologies: InProcess("orders", metrics),
+	srv := httptest.NewServer(New(Options{Redis: rc, Topologies: InProcess("orders", drawnTopology(t), metrics),
 		Every: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}).Handler())
 	defer srv.Close()
 
@@ -279,9 +280,44 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 	waitFor(t, bctx, "the component's last error, escaped",
 		`() => [...document.querySelectorAll("#topologies table.components .lasterr")].some((e) => e.textContent.endsWith("redis: dial <b>127.0.0.1:6379</b>: connection refused"))`,
 		`() => document.getElementById("topologies").innerText`)
+	waitFor(t, bctx, "the drawing: a box per component and the stream between them",
+		`() => document.querySelectorAll("#topologies svg.dag g.node").length === 2 &&
+			[...document.querySelectorAll("#topologies svg.dag g.edge text")].some((e) => e.textContent === "fields(province)")`,
+		`() => document.querySelector("#topologies svg.dag")?.outerHTML ?? "no drawing"`)
 	waitFor(t, bctx, "a row per task in the tasks table",
 		`() => document.querySelectorAll("#topologies table.tasks tbody tr").length === 6`,
 		`() => document.querySelectorAll("#topologies table.tasks tbody tr").length`)
 
 	problems.check(t)
 }
+
+// drawnTopology is the shape of the metrics the browser test shows: a spout
+// and a bolt fed by fields grouping.
+func drawnTopology(t *testing.T) *topology.Topology {
+	b := topology.NewBuilder()
+	b.SetSpout("kafka-orders", func() topology.Spout { return provinceSpout{} }, 2)
+	b.SetBolt("aggregate-redis", topology.Basic(func() topology.BasicBolt { return sinkBolt{} }), 4).FieldsGrouping("kafka-orders", "province")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+type provinceSpout struct{}
+
+func (provinceSpout) DeclareOutputFields(d *topology.OutputDeclarer) {
+	d.Declare(topology.NewFields("province"))
+}
+func (provinceSpout) Open(*topology.TopologyContext, topology.SpoutOutputCollector) error { return nil }
+func (provinceSpout) NextTuple()                                                          {}
+func (provinceSpout) Ack(any)                                                             {}
+func (provinceSpout) Fail(any)                                                            {}
+func (provinceSpout) Close() error                                                        { return nil }
+
+type sinkBolt struct{}
+
+func (sinkBolt) DeclareOutputFields(*topology.OutputDeclarer)                 {}
+func (sinkBolt) Prepare(*topology.TopologyContext) error                      { return nil }
+func (sinkBolt) Execute(*topology.Tuple, topology.BasicOutputCollector) error { return nil }
+func (sinkBolt) Cleanup() error                                               { return nil }

@@ -86,8 +86,9 @@ func TestSummaryReadsTheOrderFiguresFromRedis(t *testing.T) {
 }
 
 func TestTopologyAndPagesAndEvents(t *testing.T) {
+	drawn := drawnTopology(t)
 	tops := func(context.Context) ([]Topology, error) {
-		return []Topology{{Name: "orders", Status: "active", Unreachable: []string{"node-3"}, TaskNodes: map[int]string{1: "node-1", 2: "node-2"},
+		return []Topology{{Name: "orders", Status: "active", Unreachable: []string{"node-3"}, TaskNodes: map[int]string{1: "node-1", 2: "node-2"}, Topology: drawn,
 			Components: []actors.ComponentMetrics{{Component: "kafka", Spout: true,
 				Tasks: []actors.TaskMetrics{{Task: 1, Acked: 4}, {Task: 2, Acked: 5}},
 				TaskMetrics: actors.TaskMetrics{Emitted: 10, Acked: 9, Failed: 1, CompleteLatency: 3 * time.Millisecond,
@@ -104,6 +105,9 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 	}
 	if tv := v.Topologies[0]; tv.Name != "orders" || tv.Status != "active" || len(tv.Components) != 1 || !slices.Equal(tv.Unreachable, []string{"node-3"}) {
 		t.Fatalf("topology: %+v", tv)
+	}
+	if e := v.Topologies[0].Edges; !slices.Equal(e, []EdgeView{{From: "kafka-orders", To: "aggregate-redis", Stream: "default", Grouping: "fields(province)"}}) {
+		t.Fatalf("edges: %+v", e)
 	}
 	c := v.Topologies[0].Components[0]
 	if c.Kind != "spout" || c.Tasks != 2 || c.Acked != 9 || c.CompleteLatency != 3 ||

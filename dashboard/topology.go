@@ -2,9 +2,12 @@ package dashboard
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/topology"
 )
 
 // Topology is one topology the topology page shows, as Options.Topologies
@@ -20,13 +23,16 @@ type Topology struct {
 	Unreachable []string
 	// TaskNodes says where each task runs (task id to node id), when known.
 	TaskNodes map[int]string
+	// Topology is what runs, for the page to draw its components and
+	// streams (Storm UI's visualization); nil when it is not known.
+	Topology *topology.Topology
 }
 
 // InProcess is Options.Topologies for one topology running in this
-// process: its name and its Metrics method.
-func InProcess(name string, metrics func() []actors.ComponentMetrics) func(context.Context) ([]Topology, error) {
+// process: its name, the topology, and its Metrics method.
+func InProcess(name string, topo *topology.Topology, metrics func() []actors.ComponentMetrics) func(context.Context) ([]Topology, error) {
 	return func(context.Context) ([]Topology, error) {
-		return []Topology{{Name: name, Components: metrics()}}, nil
+		return []Topology{{Name: name, Components: metrics(), Topology: topo}}, nil
 	}
 }
 
@@ -43,6 +49,34 @@ type TopologyView struct {
 	Status      string          `json:"status,omitempty"`
 	Components  []ComponentView `json:"components"`
 	Unreachable []string        `json:"unreachable,omitempty"`
+	// Edges are the topology's subscriptions, for drawing it; absent when
+	// the topology is not known.
+	Edges []EdgeView `json:"edges,omitempty"`
+}
+
+// EdgeView is one subscription: the tuples of From's Stream go to To's
+// tasks by Grouping ("shuffle", "fields(province)", …).
+type EdgeView struct {
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Stream   string `json:"stream"`
+	Grouping string `json:"grouping"`
+}
+
+// edges lists the subscriptions of topo, by subscribing bolt in
+// declaration order.
+func edges(topo *topology.Topology) []EdgeView {
+	var out []EdgeView
+	for _, c := range topo.Components() {
+		for _, in := range c.Inputs {
+			g := in.Grouping.Kind.String()
+			if len(in.Grouping.Fields) > 0 {
+				g = fmt.Sprintf("%s(%s)", g, strings.Join(in.Grouping.Fields, ", "))
+			}
+			out = append(out, EdgeView{From: in.Component, To: c.ID, Stream: in.Stream, Grouping: g})
+		}
+	}
+	return out
 }
 
 // ComponentView is one component's row, as the Storm UI shows it; Tasks
@@ -109,6 +143,9 @@ func (s *Server) topologies(ctx context.Context) TopologiesView {
 	}
 	for _, t := range tops {
 		tv := TopologyView{Name: t.Name, Status: t.Status, Components: []ComponentView{}, Unreachable: t.Unreachable}
+		if t.Topology != nil {
+			tv.Edges = edges(t.Topology)
+		}
 		for _, c := range t.Components {
 			kind := "bolt"
 			if c.Spout {

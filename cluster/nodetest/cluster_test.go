@@ -245,6 +245,11 @@ func checkClusterMetrics(t *testing.T, admin *cluster.Admin, nodes []*cluster.No
 		}
 		return n == 8 && len(tops[0].TaskNodes) == 8 && spoutAcked > 0 && sinkExecuted >= spoutAcked
 	})
+	// The topology itself, for squall ui to draw, as the nodes build it.
+	tops, err := admin.Metrics(context.Background())
+	if err != nil || len(tops) != 1 || tops[0].Topology == nil || tops[0].Topology.NumTasks() != 8 {
+		t.Fatalf("metrics carry no topology of 8 tasks: %+v, %v", tops, err)
+	}
 	var exported bool
 	for _, n := range nodes {
 		resp, err := http.Get("http://" + n.MetricsAddr() + "/metrics")

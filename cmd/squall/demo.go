@@ -174,7 +174,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 		genDone <- writeOrderLog(genCtx, filepath.Join(logs, "orders.log"), o)
 	}()
 
-	dash := dashboard.New(dashboard.Options{Addr: o.addr, Redis: rc, Topologies: dashboard.InProcess("orders", run.Metrics),
+	dash := dashboard.New(dashboard.Options{Addr: o.addr, Redis: rc, Topologies: dashboard.InProcess("orders", topo, run.Metrics),
 		Prometheus: actors.NewPrometheusHandler(func() map[string]*actors.LocalTopology { return map[string]*actors.LocalTopology{"orders": run} }),
 		Logger:     logger})
 	dashErr := make(chan error, 1)

@@ -56,7 +56,7 @@ order analysis wrote there.`,
 					}
 					out := make([]dashboard.Topology, len(tops))
 					for i, t := range tops {
-						out[i] = dashboard.Topology{Name: t.Name, Status: string(t.Status), Components: t.Components, Unreachable: t.Unreachable, TaskNodes: t.TaskNodes}
+						out[i] = dashboard.Topology{Name: t.Name, Status: string(t.Status), Components: t.Components, Unreachable: t.Unreachable, TaskNodes: t.TaskNodes, Topology: t.Topology}
 					}
 					return out, nil
 				},

@@ -76,6 +76,52 @@ const squall = (() => {
   const table = (cls, head, rows) => '<table class="' + cls + '"><thead><tr>' + head.map((h) => "<th>" + h + "</th>").join("") +
     "</tr></thead><tbody>" + rows.map((r) => "<tr>" + r.map((x) => "<td>" + x + "</td>").join("") + "</tr>").join("") + "</tbody></table>";
 
+  // dag draws a topology as Storm UI's visualization does: components as
+  // boxes in columns by their distance from the spouts, coloured from green
+  // to red by capacity, and streams as curves labelled with their grouping.
+  function dag(t) {
+    const edges = t.edges || [];
+    if (!edges.length) return "";
+    const n = t.components.length;
+    const depth = new Map(t.components.filter((c) => c.kind === "spout").map((c) => [c.id, 0]));
+    // Longest path from a spout; a cycle stops growing at n columns.
+    for (let changed = true, round = 0; changed && round < n; round++) {
+      changed = false;
+      for (const e of edges) {
+        const d = depth.has(e.from) ? depth.get(e.from) + 1 : -1;
+        if (d > (depth.get(e.to) ?? -1) && d < n) { depth.set(e.to, d); changed = true; }
+      }
+    }
+    const boxW = 170, boxH = 46, colW = boxW + 160, rowH = 64, pad = 16;
+    const rowsUsed = new Map(), at = new Map();
+    for (const c of [...t.components].sort((a, b) => a.id.localeCompare(b.id))) {
+      const col = depth.get(c.id) ?? 0, row = rowsUsed.get(col) ?? 0;
+      rowsUsed.set(col, row + 1);
+      at.set(c.id, { x: pad + col * colW, y: pad + row * rowH });
+    }
+    const w = pad * 2 + (Math.max(...rowsUsed.keys()) * colW) + boxW;
+    const h = pad * 2 + (Math.max(...rowsUsed.values()) - 1) * rowH + boxH;
+    const lines = edges.filter((e) => at.has(e.from) && at.has(e.to)).map((e) => {
+      const a = at.get(e.from), b = at.get(e.to);
+      const x1 = a.x + boxW, y1 = a.y + boxH / 2, x2 = b.x, y2 = b.y + boxH / 2;
+      const label = e.grouping + (e.stream === "default" ? "" : " · " + e.stream);
+      return '<g class="edge"><path d="M' + x1 + " " + y1 + " C" + (x1 + 60) + " " + y1 + " " + (x2 - 60) + " " + y2 + " " + x2 + " " + y2 +
+        // The label sits by the arrow's head: a source's streams fan out, and
+        // their middles crowd together.
+        '" fill="none" stroke="#8b98a5" marker-end="url(#arrow)"/><text x="' + (x2 - 10) + '" y="' + (y2 - 6) +
+        '" text-anchor="end">' + esc(label) + "</text></g>";
+    });
+    const boxes = t.components.map((c) => {
+      const p = at.get(c.id), hue = Math.round(120 * (1 - Math.min(1, c.capacity)));
+      return '<g class="node"><rect x="' + p.x + '" y="' + p.y + '" width="' + boxW + '" height="' + boxH + '" rx="6" fill="hsl(' + hue + ',55%,30%)"/>' +
+        '<text class="id" x="' + (p.x + 8) + '" y="' + (p.y + 18) + '">' + esc(c.id) + "</text>" +
+        '<text x="' + (p.x + 8) + '" y="' + (p.y + 36) + '">' + c.kind + " · " + c.tasks + " tasks · capacity " + c.capacity.toFixed(2) + "</text></g>";
+    });
+    return '<svg class="dag" viewBox="0 0 ' + w + " " + h + '" width="' + w + '" height="' + h + '">' +
+      '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">' +
+      '<path d="M0 0 L10 5 L0 10 z" fill="#8b98a5"/></marker></defs>' + lines.join("") + boxes.join("") + "</svg>";
+  }
+
   function topology() {
     listen({
       topologies: (v) => {
@@ -87,6 +133,7 @@ const squall = (() => {
           const tasks = t.components.flatMap((c) => (c.taskList || []).map((k) => [k.task, esc(c.id), esc(k.node || "—"), ...figureCells(k)]));
           return '<div class="panel full"><h2>' + esc(t.name) + (t.status ? " · " + esc(t.status) : "") + "</h2>" +
             (t.unreachable && t.unreachable.length ? '<p class="warn">not answering, left out: ' + t.unreachable.map(esc).join(", ") + "</p>" : "") +
+            dag(t) +
             table("components", ["Component", "Kind", "Tasks", ...figureHead],
               t.components.map((c) => [esc(c.id), c.kind, c.tasks, ...figureCells(c)])) +
             "<details><summary>Tasks</summary>" + table("tasks", ["Task", "Component", "Node", ...figureHead], tasks) + "</details></div>";
