@@ -77,17 +77,24 @@ func putAckBatch(b *ackBatch) {
 	ackBatchPool.Put(b)
 }
 
-// tupleBatchPool recycles batches of BatchSize capacity: the tuple slabs are
-// most of what a topology allocates, and a garbage collection that runs
-// often also slows every pointer write while it marks.
+// tupleBatchPool recycles tuple batches: the tuple slabs are most of what a
+// topology allocates, and a garbage collection that runs often also slows
+// every pointer write while it marks.
 var tupleBatchPool sync.Pool
 
-// getTupleBatch returns an empty pooled batch with room for size tuples.
+// newBatchCap bounds the room a new pooled batch is made with. A batch
+// grows past it as its sender fills it (and keeps that room in the pool),
+// so a large BatchSize costs memory only where batches do fill: a task
+// holds a filling batch for each of its targets.
+const newBatchCap = 256
+
+// getTupleBatch returns an empty pooled batch, with room for size tuples
+// when it is new.
 func getTupleBatch(size int) *tupleBatch {
-	if b, ok := tupleBatchPool.Get().(*tupleBatch); ok && cap(b.tuples) >= size {
+	if b, ok := tupleBatchPool.Get().(*tupleBatch); ok {
 		return b
 	}
-	return &tupleBatch{tuples: make([]topology.Tuple, 0, size), pooled: true}
+	return &tupleBatch{tuples: make([]topology.Tuple, 0, min(size, newBatchCap)), pooled: true}
 }
 
 // putTupleBatch returns a pooled batch; what its tuples point to is let go.

@@ -155,3 +155,27 @@ func TestBasicBoltsReuseTheirInput(t *testing.T) {
 		t.Fatalf("%.1f bytes allocated per tuple over two hops; reused batches allocate next to none", perTuple)
 	}
 }
+
+// TestLargeBatchSizeCostsOnlyWhatFills: a task holds a filling batch for
+// each target; with a large BatchSize and a trickle of tuples, those must
+// not each take BatchSize tuples' room (32 targets × 100,000 × 64 B would
+// be 200 MB).
+func TestLargeBatchSizeCostsOnlyWhatFills(t *testing.T) {
+	var executed atomic.Int64
+	l := newLedger(3200)
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
+	b.SetBolt("count", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error {
+		executed.Add(1)
+		return nil
+	}), 32).ShuffleGrouping("spout")
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	run(t, b, topology.Config{BatchSize: 100000})
+	wait(t, 30*time.Second, "every id acked", func() bool { return l.ackedCount() == 3200 })
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.TotalAlloc - before.TotalAlloc); grew > 64<<20 {
+		t.Fatalf("%d MB allocated for 3200 tuples over 32 targets", grew>>20)
+	}
+}
