@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,10 +188,13 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The spout emits 1000 tuples between two reads of its metrics.
+	var reads atomic.Int64
 	metrics := func() []actors.ComponentMetrics {
+		emitted := 1234 + 1000*reads.Add(1)
 		return []actors.ComponentMetrics{
 			{Component: "kafka-orders", Spout: true, Tasks: make([]actors.TaskMetrics, 2),
-				TaskMetrics: actors.TaskMetrics{Emitted: 1234, Acked: 1230, Failed: 4, CompleteLatency: 3 * time.Millisecond}},
+				TaskMetrics: actors.TaskMetrics{Emitted: emitted, Acked: emitted - 4, Failed: 4, CompleteLatency: 3 * time.Millisecond}},
 			{Component: "aggregate-redis", Tasks: make([]actors.TaskMetrics, 4),
 				TaskMetrics: actors.TaskMetrics{Executed: 1234, Acked: 1234, ExecuteLatency: 250 * time.Microsecond, Capacity: 0.42,
 					Errors: 1, LastError: "redis: dial <b>127.0.0.1:6379</b>: connection refused", LastErrorAt: now}},
@@ -287,6 +291,21 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 	waitFor(t, bctx, "a row per task in the tasks table",
 		`() => document.querySelectorAll("#topologies table.tasks tbody tr").length === 6`,
 		`() => document.querySelectorAll("#topologies table.tasks tbody tr").length`)
+	waitFor(t, bctx, "the spout's rate, tuples/s between updates",
+		`() => { const row = [...document.querySelectorAll("#topologies table.components tbody tr")].find((r) => r.cells[0].textContent === "kafka-orders");
+			return row && Number(row.cells[3].textContent.replace(/,/g, "")) > 0; }`,
+		`() => document.querySelector("#topologies table.components").innerText`)
+	// The page redraws at every update; a tasks table the user opened stays open.
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { document.querySelector("#topologies details summary").click(); return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	n0, err := chromedp.Run(bctx, chromedp.Evaluate[int](`(() => { window.redraws = 0; new MutationObserver(() => window.redraws++).observe(document.getElementById("topologies"), {childList: true}); return 0; })()`))
+	if err != nil {
+		t.Fatal(err, n0)
+	}
+	waitFor(t, bctx, "the tasks table still open after two redraws",
+		`() => window.redraws >= 2 && document.querySelector("#topologies details[open]") !== null`,
+		`() => "redraws " + window.redraws + ", open " + (document.querySelector("#topologies details[open]") !== null)`)
 
 	problems.check(t)
 }

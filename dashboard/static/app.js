@@ -92,7 +92,7 @@ const squall = (() => {
         if (d > (depth.get(e.to) ?? -1) && d < n) { depth.set(e.to, d); changed = true; }
       }
     }
-    const boxW = 170, boxH = 46, colW = boxW + 160, rowH = 64, pad = 16;
+    const boxW = 210, boxH = 46, colW = boxW + 160, rowH = 64, pad = 16;
     const rowsUsed = new Map(), at = new Map();
     for (const c of [...t.components].sort((a, b) => a.id.localeCompare(b.id))) {
       const col = depth.get(c.id) ?? 0, row = rowsUsed.get(col) ?? 0;
@@ -115,7 +115,7 @@ const squall = (() => {
       const p = at.get(c.id), hue = Math.round(120 * (1 - Math.min(1, c.capacity)));
       return '<g class="node"><rect x="' + p.x + '" y="' + p.y + '" width="' + boxW + '" height="' + boxH + '" rx="6" fill="hsl(' + hue + ',55%,30%)"/>' +
         '<text class="id" x="' + (p.x + 8) + '" y="' + (p.y + 18) + '">' + esc(c.id) + "</text>" +
-        '<text x="' + (p.x + 8) + '" y="' + (p.y + 36) + '">' + c.kind + " · " + c.tasks + " tasks · capacity " + c.capacity.toFixed(2) + "</text></g>";
+        '<text x="' + (p.x + 8) + '" y="' + (p.y + 36) + '">' + c.kind + " · " + c.tasks + " tasks · " + c.rateText + "/s · cap " + c.capacity.toFixed(2) + "</text></g>";
     });
     return '<svg class="dag" viewBox="0 0 ' + w + " " + h + '" width="' + w + '" height="' + h + '">' +
       '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">' +
@@ -123,20 +123,39 @@ const squall = (() => {
   }
 
   function topology() {
+    // A component's rate is tuples/s between two updates (emitted for a
+    // spout, executed for a bolt), smoothed; counts are since the start.
+    const seen = new Map();
+    const rateOf = (t, c, now) => {
+      const key = t.name + "/" + c.id, count = c.kind === "spout" ? c.emitted : c.executed, p = seen.get(key);
+      let rate;
+      if (p && now > p.at && count >= p.count) {
+        const r = (count - p.count) * 1000 / (now - p.at);
+        rate = p.rate === undefined ? r : 0.5 * p.rate + 0.5 * r;
+      }
+      seen.set(key, { at: now, count, rate });
+      return rate;
+    };
+    const rateText = (r) => r === undefined ? "—" : num(Math.round(r));
     listen({
       topologies: (v) => {
         const tops = v.topologies || [];
         if (v.error) { $("status").textContent = "cluster: " + v.error; }
         else if (!tops.length) { $("status").textContent = "no topology runs"; }
         else { $("status").textContent = "live"; }
+        const now = Date.now();
+        for (const t of tops) for (const c of t.components) c.rateText = rateText(rateOf(t, c, now));
+        // Redrawing must not close a tasks table the user opened.
+        const open = new Set([...document.querySelectorAll("#topologies details[open]")].map((d) => d.dataset.topology));
         $("topologies").innerHTML = tops.map((t) => {
           const tasks = t.components.flatMap((c) => (c.taskList || []).map((k) => [k.task, esc(c.id), esc(k.node || "—"), ...figureCells(k)]));
           return '<div class="panel full"><h2>' + esc(t.name) + (t.status ? " · " + esc(t.status) : "") + "</h2>" +
             (t.unreachable && t.unreachable.length ? '<p class="warn">not answering, left out: ' + t.unreachable.map(esc).join(", ") + "</p>" : "") +
             dag(t) +
-            table("components", ["Component", "Kind", "Tasks", ...figureHead],
-              t.components.map((c) => [esc(c.id), c.kind, c.tasks, ...figureCells(c)])) +
-            "<details><summary>Tasks</summary>" + table("tasks", ["Task", "Component", "Node", ...figureHead], tasks) + "</details></div>";
+            table("components", ["Component", "Kind", "Tasks", "Tuples/s", ...figureHead],
+              t.components.map((c) => [esc(c.id), c.kind, c.tasks, c.rateText, ...figureCells(c)])) +
+            '<details data-topology="' + esc(t.name) + '"' + (open.has(t.name) ? " open" : "") + "><summary>Tasks</summary>" +
+            table("tasks", ["Task", "Component", "Node", ...figureHead], tasks) + "</details></div>";
         }).join("");
       },
     });
