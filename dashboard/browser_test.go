@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -202,7 +203,8 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 	}
 	// httptest binds 127.0.0.1 on a free port. Every is short so an update in
 	// Redis reaches the page quickly.
-	srv := httptest.NewServer(New(Options{Redis: rc, Topologies: InProcess("orders", drawnTopology(t), metrics),
+	actions := &fakeActions{}
+	srv := httptest.NewServer(New(Options{Redis: rc, Topologies: InProcess("orders", drawnTopology(t), metrics), Actions: actions,
 		Every: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}).Handler())
 	defer srv.Close()
 
@@ -295,6 +297,16 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 		`() => { const row = [...document.querySelectorAll("#topologies table.components tbody tr")].find((r) => r.cells[0].textContent === "kafka-orders");
 			return row && Number(row.cells[3].textContent.replace(/,/g, "")) > 0; }`,
 		`() => document.querySelector("#topologies table.components").innerText`)
+	// Storm UI's actions: a button posts the action, the page says it was done.
+	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { document.querySelector('#topologies button[data-act="deactivate"]').click(); return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, bctx, "the page to report the deactivation",
+		`() => document.getElementById("action").textContent === "deactivate orders"`,
+		`() => document.getElementById("action").textContent`)
+	if got := actions.done(); !slices.Equal(got, []string{"deactivate orders"}) {
+		t.Fatalf("actions done: %v", got)
+	}
 	// The page redraws at every update; a tasks table the user opened stays open.
 	if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`(() => { document.querySelector("#topologies details summary").click(); return true; })()`)); err != nil {
 		t.Fatal(err)

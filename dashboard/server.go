@@ -32,6 +32,9 @@ type Options struct {
 	// their metrics: the one running in this process (squall demo), or a
 	// cluster's (squall ui). Nil: the page says no topology runs.
 	Topologies func(ctx context.Context) ([]Topology, error)
+	// Actions, if set, are offered on the topology page. Nil: the page only
+	// shows.
+	Actions Actions
 	// Prometheus, if set, is served at /metrics (actors.NewPrometheusHandler).
 	Prometheus http.Handler
 	// Every is how often /api/events pushes. Default 1s.
@@ -76,6 +79,9 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /api/events", s.serveEvents)
 	if opts.Prometheus != nil {
 		s.mux.Handle("GET /metrics", opts.Prometheus)
+	}
+	if opts.Actions != nil {
+		s.mux.HandleFunc("POST /api/topologies/{name}/{action}", s.serveAction)
 	}
 	return s
 }

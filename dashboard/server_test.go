@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,5 +156,104 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 	}
 	if !seen["summary"] || !seen["topologies"] {
 		t.Fatalf("events seen: %v", seen)
+	}
+}
+
+// fakeActions records the topology actions it is asked for.
+type fakeActions struct {
+	mu    sync.Mutex
+	calls []string
+	err   error
+}
+
+func (f *fakeActions) record(call string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+	return f.err
+}
+
+func (f *fakeActions) Activate(_ context.Context, name string) error {
+	return f.record("activate " + name)
+}
+func (f *fakeActions) Deactivate(_ context.Context, name string) error {
+	return f.record("deactivate " + name)
+}
+func (f *fakeActions) Kill(_ context.Context, name string, wait time.Duration) error {
+	return f.record(fmt.Sprintf("kill %s %v", name, wait))
+}
+
+func (f *fakeActions) done() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func TestTopologyActions(t *testing.T) {
+	post := func(url, contentType, origin, body string) (int, map[string]string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]string
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+
+	// Without Actions the page only shows: no buttons, no route.
+	ro := httptest.NewServer(New(Options{}).Handler())
+	defer ro.Close()
+	var v TopologiesView
+	get(t, ro.URL+"/api/topologies", &v)
+	if v.Actions {
+		t.Fatal("a dashboard without Actions offers them")
+	}
+	if code, _ := post(ro.URL+"/api/topologies/orders/kill", "application/json", "", "{}"); code != http.StatusMethodNotAllowed && code != http.StatusNotFound {
+		t.Fatalf("kill on a read-only dashboard: %d", code)
+	}
+
+	fa := &fakeActions{}
+	srv := httptest.NewServer(New(Options{Actions: fa}).Handler())
+	defer srv.Close()
+	get(t, srv.URL+"/api/topologies", &v)
+	if !v.Actions {
+		t.Fatal("the view does not say actions are offered")
+	}
+	for _, c := range []struct {
+		path, contentType, origin, body string
+		code                            int
+	}{
+		{"/api/topologies/orders/deactivate", "application/json", "", "{}", http.StatusOK},
+		{"/api/topologies/orders/activate", "application/json; charset=utf-8", srv.URL, "", http.StatusOK},
+		{"/api/topologies/orders/kill", "application/json", srv.URL, `{"waitSeconds": 2.5}`, http.StatusOK},
+		// A form from another site, or a script there: refused, nothing done.
+		{"/api/topologies/orders/kill", "application/x-www-form-urlencoded", "", "waitSeconds=0", http.StatusUnsupportedMediaType},
+		{"/api/topologies/orders/kill", "application/json", "http://evil.example", "{}", http.StatusForbidden},
+		{"/api/topologies/orders/kill", "application/json", "", `{"waitSeconds": -1}`, http.StatusConflict},
+		{"/api/topologies/orders/kill", "application/json", "", `{"waitSeconds": "soon"}`, http.StatusBadRequest},
+		{"/api/topologies/orders/rebalance", "application/json", "", "{}", http.StatusNotFound},
+	} {
+		if code, body := post(srv.URL+c.path, c.contentType, c.origin, c.body); code != c.code {
+			t.Errorf("POST %s (%s, origin %q, %s): %d %v, want %d", c.path, c.contentType, c.origin, c.body, code, body, c.code)
+		}
+	}
+	if got, want := fa.done(), []string{"deactivate orders", "activate orders", "kill orders 2.5s"}; !slices.Equal(got, want) {
+		t.Fatalf("actions done: %v, want %v", got, want)
+	}
+	// An action the cluster refuses says why.
+	fa.mu.Lock()
+	fa.err = errors.New("topology is killed")
+	fa.mu.Unlock()
+	if code, body := post(srv.URL+"/api/topologies/orders/activate", "application/json", "", "{}"); code != http.StatusConflict || !strings.Contains(body["error"], "topology is killed") {
+		t.Fatalf("refused action: %d %v", code, body)
 	}
 }

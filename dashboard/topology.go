@@ -39,6 +39,8 @@ func InProcess(name string, topo *topology.Topology, metrics func() []actors.Com
 // TopologiesView is what the topology page shows: /api/topologies.
 type TopologiesView struct {
 	Topologies []TopologyView `json:"topologies"`
+	// Actions says whether the page offers activate, deactivate and kill.
+	Actions bool `json:"actions,omitempty"`
 	// Error says why the topologies could not be read; "" when they were.
 	Error string `json:"error,omitempty"`
 }
@@ -132,7 +134,7 @@ func figures(m *actors.TaskMetrics) Figures {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func (s *Server) topologies(ctx context.Context) TopologiesView {
-	v := TopologiesView{Topologies: []TopologyView{}}
+	v := TopologiesView{Topologies: []TopologyView{}, Actions: s.opts.Actions != nil}
 	if s.opts.Topologies == nil {
 		return v
 	}

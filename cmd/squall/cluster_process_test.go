@@ -172,26 +172,45 @@ func TestNodeProcessesRunASubmittedTopologyAndSurviveKill9(t *testing.T) {
 	t.Logf("tasks re-assigned %v after kill -9 (session timeout 3s)", time.Since(killed).Round(100*time.Millisecond))
 
 	// squall ui shows the topology with the metrics of the two live nodes.
-	ui := startSquall(t, bin, uiServing, "ui", "--zk", z.Addr(), "--addr", "127.0.0.1:0")
-	waitFor(t, 30*time.Second, "squall ui showing the topology's acked trees from both nodes", func() bool {
+	ui := startSquall(t, bin, uiServing, "ui", "--zk", z.Addr(), "--addr", "127.0.0.1:0", "--actions")
+	uiTopology := func() (dashboard.TopologyView, bool) {
 		resp, err := http.Get("http://" + ui.addr + "/api/topologies")
 		if err != nil {
-			return false
+			return dashboard.TopologyView{}, false
 		}
 		defer resp.Body.Close()
 		var v dashboard.TopologiesView
-		if json.NewDecoder(resp.Body).Decode(&v) != nil || len(v.Topologies) != 1 {
-			return false
+		if json.NewDecoder(resp.Body).Decode(&v) != nil || len(v.Topologies) != 1 || !v.Actions {
+			return dashboard.TopologyView{}, false
 		}
-		top := v.Topologies[0]
+		return v.Topologies[0], true
+	}
+	waitFor(t, 30*time.Second, "squall ui showing the topology's acked trees from both nodes, and its streams", func() bool {
+		top, ok := uiTopology()
 		var acked int64
 		for _, c := range top.Components {
 			if c.Kind == "spout" {
 				acked += c.Acked
 			}
 		}
-		return top.Name == "orders-count" && top.Status == "active" && len(top.Unreachable) == 0 && acked > 0
+		return ok && top.Name == "orders-count" && top.Status == "active" && len(top.Unreachable) == 0 && acked > 0 && len(top.Edges) > 0
 	})
+	// With --actions, the page's buttons act on the cluster.
+	for _, action := range []string{"deactivate", "activate"} {
+		resp, err := http.Post("http://"+ui.addr+"/api/topologies/orders-count/"+action, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s through squall ui: %s", action, resp.Status)
+		}
+		want := map[string]string{"deactivate": "inactive", "activate": "active"}[action]
+		waitFor(t, 10*time.Second, "squall ui showing the topology "+want, func() bool {
+			top, ok := uiTopology()
+			return ok && top.Status == want
+		})
+	}
 
 	// The report bolt of the running topology prints totals on some node.
 	waitFor(t, 30*time.Second, "an order report printed by a node", func() bool {

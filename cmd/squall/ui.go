@@ -9,6 +9,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
+	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/dashboard"
 	"github.com/squall-stream/squall/examples/orders"
 )
@@ -23,6 +24,7 @@ func newUICommand() *cobra.Command {
 		addr, redis  string
 		prefix       string
 		refreshEvery time.Duration
+		actions      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ui",
@@ -32,7 +34,8 @@ topology page shows every submitted topology with its status and the metrics
 of its components, summed over the nodes that run its tasks (each node serves
 its own on the address it publishes in ZooKeeper: /metrics for Prometheus,
 /api/metrics for this page). With --redis, the orders page shows what the
-order analysis wrote there.`,
+order analysis wrote there. With --actions, the topology page has Activate,
+Deactivate and Kill buttons, for anyone who can reach --addr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if refreshEvery <= 0 {
@@ -62,6 +65,9 @@ order analysis wrote there.`,
 				},
 				Logger: commandLogger(os.Stderr, slog.LevelInfo),
 			}
+			if actions {
+				opts.Actions = adminActions{admin}
+			}
 			if redis != "" {
 				rc := goredis.NewClient(&goredis.Options{Addr: redis})
 				defer rc.Close()
@@ -78,5 +84,17 @@ order analysis wrote there.`,
 	f.StringVar(&redis, "redis", "", "Redis holding the analysed orders, host:port (default: no orders page)")
 	f.StringVar(&prefix, "prefix", orders.DefaultPrefix, "the Redis key prefix the order analysis writes under")
 	f.DurationVar(&refreshEvery, "every", time.Second, "how often the pages are refreshed")
+	f.BoolVar(&actions, "actions", false, "offer Activate, Deactivate and Kill buttons on the topology page (to anyone who can reach --addr)")
 	return cmd
+}
+
+// adminActions are the topology page's buttons on a cluster.
+type adminActions struct{ admin *cluster.Admin }
+
+func (a adminActions) Activate(_ context.Context, name string) error { return a.admin.Activate(name) }
+func (a adminActions) Deactivate(_ context.Context, name string) error {
+	return a.admin.Deactivate(name)
+}
+func (a adminActions) Kill(_ context.Context, name string, wait time.Duration) error {
+	return a.admin.Kill(name, wait)
 }

@@ -137,6 +137,32 @@ const squall = (() => {
       return rate;
     };
     const rateText = (r) => r === undefined ? "—" : num(Math.round(r));
+    // Storm UI's topology actions, when the server offers them.
+    // A topology run in-process has no status: every action is offered.
+    const buttons = (t) => ["activate", "deactivate", "kill"]
+      .filter((a) => !t.status || (a === "activate" ? t.status === "inactive" : a === "deactivate" ? t.status === "active" : t.status !== "killed"))
+      .map((a) => '<button data-act="' + a + '" data-topology="' + esc(t.name) + '">' + a[0].toUpperCase() + a.slice(1) + "</button>").join("");
+    $("topologies").addEventListener("click", async (e) => {
+      const b = e.target.closest("button[data-act]");
+      if (!b) return;
+      const act = b.dataset.act, name = b.dataset.topology;
+      let wait = 0;
+      if (act === "kill") {
+        const answer = prompt("Kill " + name + "? Its spouts stop, in-flight tuples get this many seconds to finish, then it is removed.", "30");
+        if (answer === null) return;
+        wait = Number(answer);
+        if (answer.trim() === "" || !(wait >= 0)) {
+          $("action").textContent = "not killed: " + JSON.stringify(answer) + " is not a number of seconds";
+          $("action").className = "bad";
+          return;
+        }
+      }
+      const res = await fetch("/api/topologies/" + encodeURIComponent(name) + "/" + act,
+        { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ waitSeconds: wait }) });
+      const body = await res.json().catch(() => ({ error: res.statusText }));
+      $("action").textContent = res.ok ? body.done : body.error;
+      $("action").className = res.ok ? "" : "bad";
+    });
     listen({
       topologies: (v) => {
         const tops = v.topologies || [];
@@ -150,6 +176,7 @@ const squall = (() => {
         $("topologies").innerHTML = tops.map((t) => {
           const tasks = t.components.flatMap((c) => (c.taskList || []).map((k) => [k.task, esc(c.id), esc(k.node || "—"), ...figureCells(k)]));
           return '<div class="panel full"><h2>' + esc(t.name) + (t.status ? " · " + esc(t.status) : "") + "</h2>" +
+            (v.actions ? '<p class="actions">' + buttons(t) + "</p>" : "") +
             (t.unreachable && t.unreachable.length ? '<p class="warn">not answering, left out: ' + t.unreachable.map(esc).join(", ") + "</p>" : "") +
             dag(t) +
             table("components", ["Component", "Kind", "Tasks", "Tuples/s", ...figureHead],
