@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -34,8 +37,15 @@ type actionRequest struct {
 // from a browser, come from the dashboard's own origin: a page on another
 // site can then not make a visitor's browser kill a topology, since it can
 // neither send JSON across origins without the server's consent nor hide
-// its origin.
+// its origin. And it must name the dashboard by an IP address, localhost,
+// or one of Options.ActionHosts: a site that points its own name at the
+// dashboard's address (DNS rebinding) is its own origin, but not one of
+// those names.
 func (s *Server) serveAction(w http.ResponseWriter, r *http.Request) {
+	if !s.actionHost(r.Host) {
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": fmt.Sprintf("actions are not taken for host %q; name it with --actions-host", r.Host)})
+		return
+	}
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
 		writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "an action takes a JSON body"})
 		return
@@ -75,4 +85,16 @@ func (s *Server) serveAction(w http.ResponseWriter, r *http.Request) {
 	}
 	s.opts.Logger.Info("topology action", "topology", name, "action", action)
 	writeJSON(w, http.StatusOK, map[string]string{"done": action + " " + name})
+}
+
+// actionHost reports whether actions may be taken for a request to host.
+func (s *Server) actionHost(host string) bool {
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	}
+	if name == "localhost" || net.ParseIP(strings.Trim(name, "[]")) != nil {
+		return true
+	}
+	return slices.Contains(s.opts.ActionHosts, name)
 }

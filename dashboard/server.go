@@ -35,6 +35,9 @@ type Options struct {
 	// Actions, if set, are offered on the topology page. Nil: the page only
 	// shows.
 	Actions Actions
+	// ActionHosts are host names (beyond IP addresses and localhost) that
+	// requests for Actions may use: the names the dashboard is reached by.
+	ActionHosts []string
 	// Prometheus, if set, is served at /metrics (actors.NewPrometheusHandler).
 	Prometheus http.Handler
 	// Every is how often /api/events pushes. Default 1s.

@@ -190,9 +190,13 @@ func (f *fakeActions) done() []string {
 }
 
 func TestTopologyActions(t *testing.T) {
+	host := ""
 	post := func(url, contentType, origin, body string) (int, map[string]string) {
 		t.Helper()
 		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		if host != "" {
+			req.Host = host
+		}
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
 		}
@@ -222,7 +226,7 @@ func TestTopologyActions(t *testing.T) {
 	}
 
 	fa := &fakeActions{}
-	srv := httptest.NewServer(New(Options{Actions: fa}).Handler())
+	srv := httptest.NewServer(New(Options{Actions: fa, ActionHosts: []string{"squall.internal"}}).Handler())
 	defer srv.Close()
 	get(t, srv.URL+"/api/topologies", &v)
 	if !v.Actions {
@@ -246,7 +250,18 @@ func TestTopologyActions(t *testing.T) {
 			t.Errorf("POST %s (%s, origin %q, %s): %d %v, want %d", c.path, c.contentType, c.origin, c.body, code, body, c.code)
 		}
 	}
-	if got, want := fa.done(), []string{"deactivate orders", "activate orders", "kill orders 2.5s"}; !slices.Equal(got, want) {
+	// A page on a site whose name was pointed at the dashboard (DNS
+	// rebinding) is refused; a name the operator gave is not.
+	host = "evil.example:8080"
+	if code, body := post(srv.URL+"/api/topologies/orders/kill", "application/json", "http://evil.example:8080", "{}"); code != http.StatusForbidden {
+		t.Fatalf("kill through a rebound name: %d %v", code, body)
+	}
+	host = "squall.internal:8080"
+	if code, body := post(srv.URL+"/api/topologies/orders/deactivate", "application/json", "http://squall.internal:8080", "{}"); code != http.StatusOK {
+		t.Fatalf("deactivate through an allowed name: %d %v", code, body)
+	}
+	host = ""
+	if got, want := fa.done(), []string{"deactivate orders", "activate orders", "kill orders 2.5s", "deactivate orders"}; !slices.Equal(got, want) {
 		t.Fatalf("actions done: %v, want %v", got, want)
 	}
 	// An action the cluster refuses says why.

@@ -25,6 +25,7 @@ func newUICommand() *cobra.Command {
 		prefix       string
 		refreshEvery time.Duration
 		actions      bool
+		actionHosts  []string
 	)
 	cmd := &cobra.Command{
 		Use:   "ui",
@@ -66,7 +67,7 @@ Deactivate and Kill buttons, for anyone who can reach --addr.`,
 				Logger: commandLogger(os.Stderr, slog.LevelInfo),
 			}
 			if actions {
-				opts.Actions = adminActions{admin}
+				opts.Actions, opts.ActionHosts = adminActions{admin}, actionHosts
 			}
 			if redis != "" {
 				rc := goredis.NewClient(&goredis.Options{Addr: redis})
@@ -85,6 +86,7 @@ Deactivate and Kill buttons, for anyone who can reach --addr.`,
 	f.StringVar(&prefix, "prefix", orders.DefaultPrefix, "the Redis key prefix the order analysis writes under")
 	f.DurationVar(&refreshEvery, "every", time.Second, "how often the pages are refreshed")
 	f.BoolVar(&actions, "actions", false, "offer Activate, Deactivate and Kill buttons on the topology page (to anyone who can reach --addr)")
+	f.StringArrayVar(&actionHosts, "actions-host", nil, "a host name the page is reached by, for --actions (IP addresses and localhost always work; repeatable)")
 	return cmd
 }
 
