@@ -120,7 +120,7 @@ func (t *boltTask) drain() {
 		} else {
 			t.tickQueued = false
 		}
-		t.counters.publish(&t.local)
+		t.publish()
 	}
 	if len(t.inbox) == 0 {
 		t.inbox = nil
@@ -140,7 +140,7 @@ func (t *boltTask) recoverCrash() {
 		t.current = nil
 	}
 	t.out.flush()
-	t.counters.publish(&t.local)
+	t.publish()
 	t.noteCrash(fmt.Sprintf("bolt crashed: %v", r))
 	t.log.Error("bolt crashed; failing its tuple and restarting the task", "panic", fmt.Sprint(r))
 	t.log.Debug("bolt crash stack", "stack", string(debug.Stack()))
@@ -162,7 +162,7 @@ func (t *boltTask) afterMessage() {
 		t.flushBolt()
 	}
 	t.out.flush()
-	t.counters.publish(&t.local)
+	t.publish()
 }
 
 func (t *boltTask) flushBolt() {
@@ -221,8 +221,7 @@ func (t *boltTask) emit(stream string, values topology.Values, direct int, ancho
 			slot.Init(r.origin, values, childAnchors(anchors, &t.ids))
 		}
 	}
-	t.local.emitted++
-	t.local.transferred += int64(len(targets))
+	t.counted(r, len(targets))
 	return nil
 }
 

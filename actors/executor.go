@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -46,6 +49,11 @@ type route struct {
 	origin    *topology.Origin // shared by every tuple the task emits on the stream
 	selectors []selector
 	direct    map[int]bool // tasks subscribed to a direct stream
+	// emitted and transferred count the task's tuples on the stream since
+	// the last publish, on the task's goroutine; published holds the
+	// totals for Metrics.
+	emitted, transferred int64
+	published            struct{ emitted, transferred atomic.Int64 }
 }
 
 // executor is what spout and bolt tasks share: identity, routing, the
@@ -60,6 +68,7 @@ type executor struct {
 	done    chan struct{}
 	mailbox actor.Mailbox
 	routes  map[string]*route
+	streams []*route // routes by stream id, for publishing and Metrics
 	// lastStream and lastRoute skip the routes lookup for a run of emits
 	// on one stream, the usual case: it was a few percent of an emit.
 	lastStream string
@@ -114,7 +123,9 @@ func newExecutor(rt *topologyRuntime, id int, comp *topology.ComponentSpec) (*ex
 			r.selectors = append(r.selectors, s)
 		}
 		e.routes[sid] = r
+		e.streams = append(e.streams, r)
 	}
+	slices.SortFunc(e.streams, func(a, b *route) int { return strings.Compare(a.origin.Source.Stream, b.origin.Source.Stream) })
 	e.out = newOutbox(rt, id, blocks)
 	return e, nil
 }
@@ -170,6 +181,26 @@ func (e *executor) targets(stream string, values topology.Values, direct int) (*
 	}
 	e.scratch = dst
 	return r, dst, nil
+}
+
+// publish makes the task's counts since the last call visible to Metrics.
+func (e *executor) publish() {
+	e.counters.publish(&e.local)
+	for _, r := range e.streams {
+		if r.emitted != 0 {
+			r.published.emitted.Add(r.emitted)
+			r.published.transferred.Add(r.transferred)
+			r.emitted, r.transferred = 0, 0
+		}
+	}
+}
+
+// counted counts an emit of the task on route r to n target tasks.
+func (e *executor) counted(r *route, n int) {
+	e.local.emitted++
+	e.local.transferred += int64(n)
+	r.emitted++
+	r.transferred += int64(n)
 }
 
 func (e *executor) reportError(err error) {

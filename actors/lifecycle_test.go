@@ -274,6 +274,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	}
 	for key, want := range map[string]float64{
 		"squall_tuples_executed_total/sink": 4 * n, "squall_tuples_acked_total/spout": n, "squall_tuples_emitted_total/double": 2 * n,
+		"squall_stream_tuples_emitted_total/double": 2 * n, "squall_stream_tuples_transferred_total/double": 4 * n,
 	} {
 		if sums[key] != want {
 			t.Errorf("Prometheus %s = %v, want %v", key, sums[key], want)

@@ -319,6 +319,10 @@ func (l *LocalTopology) Metrics() []ComponentMetrics {
 		if last := c.lastError.Load(); last != nil {
 			m.LastError, m.LastErrorAt = last.msg, last.at
 		}
+		for _, r := range e.streams {
+			m.Streams = append(m.Streams, StreamMetrics{Stream: r.origin.Source.Stream,
+				Emitted: r.published.emitted.Load(), Transferred: r.published.transferred.Load()})
+		}
 		busy[e.id] = c.busyNanos.Load()
 		tasks = append(tasks, m)
 	}

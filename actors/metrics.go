@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +49,16 @@ type TaskMetrics struct {
 	// zero time when there was none. A component's is its tasks' latest.
 	LastError   string    `json:",omitempty"`
 	LastErrorAt time.Time `json:",omitzero"`
+	// Streams split Emitted and Transferred by output stream (Storm UI's
+	// output stats), by stream id.
+	Streams []StreamMetrics `json:",omitempty"`
+}
+
+// StreamMetrics are a task's or a component's counts on one output stream.
+type StreamMetrics struct {
+	Stream      string
+	Emitted     int64
+	Transferred int64
 }
 
 // ComponentMetrics sums a component's tasks.
@@ -173,7 +185,17 @@ func sumComponent(c *ComponentMetrics) {
 		if t.LastErrorAt.After(c.LastErrorAt) {
 			c.LastError, c.LastErrorAt = t.LastError, t.LastErrorAt
 		}
+		for _, s := range t.Streams {
+			i := slices.IndexFunc(c.Streams, func(m StreamMetrics) bool { return m.Stream == s.Stream })
+			if i < 0 {
+				c.Streams = append(c.Streams, StreamMetrics{Stream: s.Stream})
+				i = len(c.Streams) - 1
+			}
+			c.Streams[i].Emitted += s.Emitted
+			c.Streams[i].Transferred += s.Transferred
+		}
 	}
+	slices.SortFunc(c.Streams, func(a, b StreamMetrics) int { return strings.Compare(a.Stream, b.Stream) })
 	if c.Executed > 0 {
 		c.ExecuteLatency = time.Duration(execNanos / float64(c.Executed))
 		c.ProcessLatency = time.Duration(processNanos / float64(c.Executed))

@@ -1,8 +1,11 @@
 package actors
 
 import (
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/squall-stream/squall/topology"
 )
 
 // Capacity is measured over windows of at least CapacityWindow, so readers
@@ -45,5 +48,53 @@ func TestMergeComponentsKeepsTheLatestError(t *testing.T) {
 	m := MergeComponents(nodeA, nodeB)
 	if len(m) != 1 || m[0].Errors != 3 || m[0].LastError != "redis: timeout" || !m[0].LastErrorAt.Equal(at.Add(2*time.Second)) {
 		t.Fatalf("merged: %+v", m)
+	}
+}
+
+// parityBolt passes each tuple on on the stream of its id's parity.
+type parityBolt struct{ funcBolt }
+
+func (parityBolt) DeclareOutputFields(d *topology.OutputDeclarer) {
+	d.DeclareStream("even", topology.NewFields("id"))
+	d.DeclareStream("odd", topology.NewFields("id"))
+}
+
+func (parityBolt) Execute(t *topology.Tuple, out topology.BasicOutputCollector) error {
+	id := t.Int64ByField("id")
+	stream := "odd"
+	if id%2 == 0 {
+		stream = "even"
+	}
+	return out.EmitTo(stream, topology.Values{id})
+}
+
+// Emitted and Transferred split by output stream, as Storm UI's output
+// stats, per task and summed over tasks and nodes.
+func TestMetricsSplitByStream(t *testing.T) {
+	const n = 2000
+	l := newLedger(n)
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
+	b.SetBolt("split", topology.Basic(func() topology.BasicBolt { return &parityBolt{} }), 2).ShuffleGrouping("spout")
+	sink := basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error { return nil })
+	b.SetBolt("evens", sink, 2).Grouping("split", "even", topology.Grouping{Kind: topology.All})
+	b.SetBolt("odds", sink, 1).Grouping("split", "odd", topology.Grouping{Kind: topology.Shuffle})
+	lt := run(t, b, topology.Config{})
+	wait(t, 10*time.Second, "all acked", func() bool { return l.ackedCount() == n })
+	want := []StreamMetrics{{Stream: "even", Emitted: n / 2, Transferred: n}, {Stream: "odd", Emitted: n / 2, Transferred: n / 2}}
+	wait(t, 2*time.Second, "stream counts published", func() bool {
+		m, _ := lt.Component("split")
+		return slices.Equal(m.Streams, want)
+	})
+	m, _ := lt.Component("split")
+	var perTask int64
+	for _, task := range m.Tasks {
+		perTask += task.Streams[0].Emitted + task.Streams[1].Emitted
+	}
+	if perTask != n {
+		t.Fatalf("tasks' stream counts sum to %d, want %d", perTask, n)
+	}
+	if merged := MergeComponents([]ComponentMetrics{{Component: "split", Tasks: m.Tasks[:1]}}, []ComponentMetrics{{Component: "split", Tasks: m.Tasks[1:]}}); !slices.Equal(merged[0].Streams, want) {
+		t.Fatalf("merged over two nodes: %+v, want %+v", merged[0].Streams, want)
 	}
 }

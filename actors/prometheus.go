@@ -54,6 +54,14 @@ var taskMetrics = []taskMetric{
 		func(m *TaskMetrics) float64 { return float64(m.Pending) })),
 }
 
+// The per-stream split of the emitted and transferred counters.
+var (
+	streamEmitted = prometheus.NewDesc("squall_stream_tuples_emitted_total", "Tuples emitted by the task on the stream.",
+		append(taskLabels, "stream"), nil)
+	streamTransferred = prometheus.NewDesc("squall_stream_tuples_transferred_total", "Tuple copies of the stream sent to target tasks.",
+		append(taskLabels, "stream"), nil)
+)
+
 func spoutMetric(m taskMetric) taskMetric {
 	m.spout = true
 	return m
@@ -76,6 +84,8 @@ func (c prometheusCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range taskMetrics {
 		ch <- m.desc
 	}
+	ch <- streamEmitted
+	ch <- streamTransferred
 }
 
 func (c prometheusCollector) Collect(ch chan<- prometheus.Metric) {
@@ -89,6 +99,10 @@ func (c prometheusCollector) Collect(ch chan<- prometheus.Metric) {
 						continue
 					}
 					ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(t), name, comp.Component, task)
+				}
+				for _, s := range t.Streams {
+					ch <- prometheus.MustNewConstMetric(streamEmitted, prometheus.CounterValue, float64(s.Emitted), name, comp.Component, task, s.Stream)
+					ch <- prometheus.MustNewConstMetric(streamTransferred, prometheus.CounterValue, float64(s.Transferred), name, comp.Component, task, s.Stream)
 				}
 			}
 		}

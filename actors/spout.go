@@ -120,7 +120,7 @@ func (a *spoutActor) Receive(c actor.Context) {
 		return
 	}
 	t.counters.pending.Store(int64(t.pending.Len()))
-	t.counters.publish(&t.local)
+	t.publish()
 	t.schedule()
 }
 
@@ -211,8 +211,7 @@ func (t *spoutTask) emit(stream string, values topology.Values, direct int, msgI
 		return err
 	}
 	t.emits++
-	t.local.emitted++
-	t.local.transferred += int64(len(targets))
+	t.counted(r, len(targets))
 	if msgID == nil || t.rt.conf.DisableAcking || len(targets) == 0 {
 		for _, target := range targets {
 			t.out.slot(target).Init(r.origin, values, nil)
@@ -308,7 +307,7 @@ func (t *spoutTask) recoverCrash() {
 	})
 	t.pending = newIDMap[pendingTree]()
 	t.acked = t.acked[:0]
-	t.counters.publish(&t.local)
+	t.publish()
 	t.noteCrash(fmt.Sprintf("spout crashed: %v", r))
 	t.log.Error("spout crashed; restarting the task", "panic", fmt.Sprint(r))
 	t.log.Debug("spout crash stack", "stack", string(debug.Stack()))

@@ -195,7 +195,8 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 		emitted := 1234 + 1000*reads.Add(1)
 		return []actors.ComponentMetrics{
 			{Component: "kafka-orders", Spout: true, Tasks: make([]actors.TaskMetrics, 2),
-				TaskMetrics: actors.TaskMetrics{Emitted: emitted, Acked: emitted - 4, Failed: 4, CompleteLatency: 3 * time.Millisecond}},
+				TaskMetrics: actors.TaskMetrics{Emitted: emitted, Acked: emitted - 4, Failed: 4, CompleteLatency: 3 * time.Millisecond,
+					Streams: []actors.StreamMetrics{{Stream: "default", Emitted: emitted, Transferred: emitted}}}},
 			{Component: "aggregate-redis", Tasks: make([]actors.TaskMetrics, 4),
 				TaskMetrics: actors.TaskMetrics{Executed: 1234, Acked: 1234, ExecuteLatency: 250 * time.Microsecond, Capacity: 0.42,
 					Errors: 1, LastError: "redis: dial <b>127.0.0.1:6379</b>: connection refused", LastErrorAt: now}},
@@ -288,11 +289,14 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 		`() => document.getElementById("topologies").innerText`)
 	waitFor(t, bctx, "the drawing: a box per component and the stream between them",
 		`() => document.querySelectorAll("#topologies svg.dag g.node").length === 2 &&
-			[...document.querySelectorAll("#topologies svg.dag g.edge text")].some((e) => e.textContent === "fields(province)")`,
+			[...document.querySelectorAll("#topologies svg.dag g.edge text")].some((e) => e.textContent.startsWith("fields(province)"))`,
 		`() => document.querySelector("#topologies svg.dag")?.outerHTML ?? "no drawing"`)
 	waitFor(t, bctx, "a row per task in the tasks table",
 		`() => document.querySelectorAll("#topologies table.tasks tbody tr").length === 6`,
 		`() => document.querySelectorAll("#topologies table.tasks tbody tr").length`)
+	waitFor(t, bctx, "the stream's rate on its edge",
+		`() => [...document.querySelectorAll("#topologies svg.dag g.edge text")].some((e) => /^fields\(province\) · [1-9][0-9,]*\/s$/.test(e.textContent))`,
+		`() => [...document.querySelectorAll("#topologies svg.dag g.edge text")].map((e) => e.textContent).join(" | ")`)
 	waitFor(t, bctx, "the spout's rate, tuples/s between updates",
 		`() => { const row = [...document.querySelectorAll("#topologies table.components tbody tr")].find((r) => r.cells[0].textContent === "kafka-orders");
 			return row && Number(row.cells[3].textContent.replace(/,/g, "")) > 0; }`,

@@ -95,7 +95,8 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 			Components: []actors.ComponentMetrics{{Component: "kafka", Spout: true,
 				Tasks: []actors.TaskMetrics{{Task: 1, Acked: 4}, {Task: 2, Acked: 5}},
 				TaskMetrics: actors.TaskMetrics{Emitted: 10, Acked: 9, Failed: 1, CompleteLatency: 3 * time.Millisecond,
-					Errors: 1, LastError: "kafka: broker down", LastErrorAt: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}}}}}, nil
+					Errors: 1, LastError: "kafka: broker down", LastErrorAt: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC),
+					Streams: []actors.StreamMetrics{{Stream: "default", Emitted: 10, Transferred: 20}}}}}}}, nil
 	}
 	prom := actors.NewPrometheusHandler(func() map[string]*actors.LocalTopology { return nil })
 	srv := httptest.NewServer(New(Options{Topologies: tops, Prometheus: prom, Every: 20 * time.Millisecond}).Handler())
@@ -116,6 +117,9 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 	if c.Kind != "spout" || c.Tasks != 2 || c.Acked != 9 || c.CompleteLatency != 3 ||
 		c.LastError != "kafka: broker down" || !c.LastErrorAt.Equal(time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)) {
 		t.Fatalf("component: %+v", c)
+	}
+	if !slices.Equal(c.Streams, []StreamView{{Stream: "default", Emitted: 10, Transferred: 20}}) {
+		t.Fatalf("streams: %+v", c.Streams)
 	}
 	if len(c.TaskList) != 2 || c.TaskList[1] != (TaskView{Task: 2, Node: "node-2", Figures: Figures{Acked: 5}}) {
 		t.Fatalf("tasks: %+v", c.TaskList)

@@ -89,6 +89,15 @@ type ComponentView struct {
 	Tasks int    `json:"tasks"`
 	Figures
 	TaskList []TaskView `json:"taskList"`
+	// Streams split Emitted and Transferred by output stream.
+	Streams []StreamView `json:"streams,omitempty"`
+}
+
+// StreamView is a component's counts on one output stream.
+type StreamView struct {
+	Stream      string `json:"stream"`
+	Emitted     int64  `json:"emitted"`
+	Transferred int64  `json:"transferred"`
 }
 
 // TaskView is one task's row.
@@ -154,6 +163,9 @@ func (s *Server) topologies(ctx context.Context) TopologiesView {
 				kind = "spout"
 			}
 			cv := ComponentView{ID: c.Component, Kind: kind, Tasks: len(c.Tasks), Figures: figures(&c.TaskMetrics), TaskList: []TaskView{}}
+			for _, st := range c.Streams {
+				cv.Streams = append(cv.Streams, StreamView{Stream: st.Stream, Emitted: st.Emitted, Transferred: st.Transferred})
+			}
 			for i := range c.Tasks {
 				task := &c.Tasks[i]
 				cv.TaskList = append(cv.TaskList, TaskView{Task: task.Task, Node: t.TaskNodes[task.Task], Figures: figures(task)})

@@ -3,6 +3,7 @@
 const squall = (() => {
   const $ = (id) => document.getElementById(id);
   const num = (n) => Number(n || 0).toLocaleString("zh-CN");
+  const rateText = (r) => r === undefined ? "—" : num(Math.round(r));
   const yuan = (n) => "¥" + Number(n || 0).toLocaleString("zh-CN", { maximumFractionDigits: 0 });
   const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c]));
 
@@ -101,10 +102,12 @@ const squall = (() => {
     }
     const w = pad * 2 + (Math.max(...rowsUsed.keys()) * colW) + boxW;
     const h = pad * 2 + (Math.max(...rowsUsed.values()) - 1) * rowH + boxH;
+    const byId = new Map(t.components.map((c) => [c.id, c]));
     const lines = edges.filter((e) => at.has(e.from) && at.has(e.to)).map((e) => {
       const a = at.get(e.from), b = at.get(e.to);
       const x1 = a.x + boxW, y1 = a.y + boxH / 2, x2 = b.x, y2 = b.y + boxH / 2;
-      const label = e.grouping + (e.stream === "default" ? "" : " · " + e.stream);
+      const rate = (byId.get(e.from).streamRate || {})[e.stream];
+      const label = e.grouping + (e.stream === "default" ? "" : " · " + e.stream) + (rate === undefined ? "" : " · " + rateText(rate) + "/s");
       return '<g class="edge"><path d="M' + x1 + " " + y1 + " C" + (x1 + 60) + " " + y1 + " " + (x2 - 60) + " " + y2 + " " + x2 + " " + y2 +
         // The label sits by the arrow's head: a source's streams fan out, and
         // their middles crowd together.
@@ -126,8 +129,8 @@ const squall = (() => {
     // A component's rate is tuples/s between two updates (emitted for a
     // spout, executed for a bolt), smoothed; counts are since the start.
     const seen = new Map();
-    const rateOf = (t, c, now) => {
-      const key = t.name + "/" + c.id, count = c.kind === "spout" ? c.emitted : c.executed, p = seen.get(key);
+    const rateOf = (key, count, now) => {
+      const p = seen.get(key);
       let rate;
       if (p && now > p.at && count >= p.count) {
         const r = (count - p.count) * 1000 / (now - p.at);
@@ -136,7 +139,6 @@ const squall = (() => {
       seen.set(key, { at: now, count, rate });
       return rate;
     };
-    const rateText = (r) => r === undefined ? "—" : num(Math.round(r));
     // Storm UI's topology actions, when the server offers them.
     // A topology run in-process has no status: every action is offered.
     const buttons = (t) => ["activate", "deactivate", "kill"]
@@ -170,7 +172,13 @@ const squall = (() => {
         else if (!tops.length) { $("status").textContent = "no topology runs"; }
         else { $("status").textContent = "live"; }
         const now = Date.now();
-        for (const t of tops) for (const c of t.components) c.rateText = rateText(rateOf(t, c, now));
+        for (const t of tops) {
+          for (const c of t.components) {
+            const key = t.name + "/" + c.id;
+            c.rateText = rateText(rateOf(key, c.kind === "spout" ? c.emitted : c.executed, now));
+            c.streamRate = Object.fromEntries((c.streams || []).map((s) => [s.stream, rateOf(key + "#" + s.stream, s.emitted, now)]));
+          }
+        }
         // Redrawing must not close a tasks table the user opened.
         const open = new Set([...document.querySelectorAll("#topologies details[open]")].map((d) => d.dataset.topology));
         $("topologies").innerHTML = tops.map((t) => {
