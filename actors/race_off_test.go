@@ -3,5 +3,5 @@
 package actors
 
 // raceEnabled: the race detector drops a share of sync.Pool puts at random,
-// so allocation counts mean nothing under it.
+// so allocation counts are higher under it.
 const raceEnabled = false

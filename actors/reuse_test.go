@@ -129,9 +129,6 @@ func (s *countingSpout) Close() error { return nil }
 // next to nothing: their batches go back to a pool once executed instead of
 // to the garbage collector (64 bytes a tuple on each hop otherwise).
 func TestBasicBoltsReuseTheirInput(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector drops pooled items at random")
-	}
 	var executed atomic.Int64
 	b := topology.NewBuilder()
 	b.SetSpout("spout", func() topology.Spout { return &countingSpout{} }, 1)
@@ -151,7 +148,12 @@ func TestBasicBoltsReuseTheirInput(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	perTuple := float64(after.TotalAlloc-before.TotalAlloc) / float64(executed.Load()-n0)
 	t.Logf("%.1f bytes allocated per tuple over two hops", perTuple)
-	if perTuple > 32 {
+	// The race detector drops a quarter of the pool's puts at random.
+	bound := 32.0
+	if raceEnabled {
+		bound = 64
+	}
+	if perTuple > bound {
 		t.Fatalf("%.1f bytes allocated per tuple over two hops; reused batches allocate next to none", perTuple)
 	}
 }
