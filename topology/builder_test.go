@@ -178,3 +178,34 @@ func TestContextInputsAndRequiredFields(t *testing.T) {
 		t.Fatalf("a missing field: %v, want ErrUnknownField naming it", err)
 	}
 }
+
+// releasingBolt is a rich bolt that says it keeps no input tuple.
+type releasingBolt struct{ testBolt }
+
+func (releasingBolt) ReleasesInput() bool { return true }
+
+type quietBasic struct{}
+
+func (quietBasic) DeclareOutputFields(*OutputDeclarer)        {}
+func (quietBasic) Prepare(*TopologyContext) error             { return nil }
+func (quietBasic) Execute(*Tuple, BasicOutputCollector) error { return nil }
+func (quietBasic) Cleanup() error                             { return nil }
+
+// Build records which bolts keep no input tuple, for the runtime to reuse
+// their tuples' memory: basic bolts, and rich ones that say so.
+func TestBuildRecordsWhichBoltsReleaseTheirInput(t *testing.T) {
+	b := NewBuilder()
+	b.SetSpout("orders", spout, 1)
+	b.SetBolt("rich", bolt, 1).ShuffleGrouping("orders")
+	b.SetBolt("releasing", func() Bolt { return &releasingBolt{} }, 1).ShuffleGrouping("orders")
+	b.SetBolt("basic", Basic(func() BasicBolt { return quietBasic{} }), 1).ShuffleGrouping("orders")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]bool{"rich": false, "releasing": true, "basic": true} {
+		if got := topo.Component(id).ReleasesInput; got != want {
+			t.Errorf("%s: ReleasesInput %v, want %v", id, got, want)
+		}
+	}
+}
