@@ -82,7 +82,9 @@ const squall = (() => {
   // to red by capacity, and streams as curves labelled with their grouping.
   function dag(t) {
     const edges = t.edges || [];
-    if (!edges.length) return "";
+    // Nothing to draw without the streams, or without the components' figures
+    // (every node running the topology left out).
+    if (!edges.length || !t.components.length) return "";
     const n = t.components.length;
     const depth = new Map(t.components.filter((c) => c.kind === "spout").map((c) => [c.id, 0]));
     // Longest path from a spout; a cycle stops growing at n columns.
