@@ -205,7 +205,7 @@ func TestBrowserShowsTheDashboard(t *testing.T) {
 	// httptest binds 127.0.0.1 on a free port. Every is short so an update in
 	// Redis reaches the page quickly.
 	actions := &fakeActions{}
-	srv := httptest.NewServer(New(Options{Redis: rc, Topologies: InProcess("orders", drawnTopology(t), metrics), Actions: actions,
+	srv := httptest.NewServer(New(Options{Redis: rc, Topologies: withLostTopology(InProcess("orders", drawnTopology(t), metrics), drawnTopology(t)), Actions: actions,
 		Every: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}).Handler())
 	defer srv.Close()
 
@@ -356,3 +356,12 @@ func (sinkBolt) DeclareOutputFields(*topology.OutputDeclarer)                 {}
 func (sinkBolt) Prepare(*topology.TopologyContext) error                      { return nil }
 func (sinkBolt) Execute(*topology.Tuple, topology.BasicOutputCollector) error { return nil }
 func (sinkBolt) Cleanup() error                                               { return nil }
+
+// withLostTopology adds to topologies one whose every node failed to answer:
+// it has streams to draw but no component figures.
+func withLostTopology(topologies func(context.Context) ([]Topology, error), topo *topology.Topology) func(context.Context) ([]Topology, error) {
+	return func(ctx context.Context) ([]Topology, error) {
+		tops, err := topologies(ctx)
+		return append(tops, Topology{Name: "lost", Status: "active", Unreachable: []string{"node-3"}, Topology: topo}), err
+	}
+}
