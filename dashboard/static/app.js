@@ -110,9 +110,9 @@ const squall = (() => {
       const x1 = a.x + boxW, y1 = a.y + boxH / 2, x2 = b.x, y2 = b.y + boxH / 2;
       const rate = (byId.get(e.from).streamRate || {})[e.stream];
       const label = e.grouping + (e.stream === "default" ? "" : " · " + e.stream) + (rate === undefined ? "" : " · " + rateText(rate) + "/s");
+      // The label sits by the arrow's head: a source's streams fan out, and
+      // their middles crowd together.
       return '<g class="edge"><path d="M' + x1 + " " + y1 + " C" + (x1 + 60) + " " + y1 + " " + (x2 - 60) + " " + y2 + " " + x2 + " " + y2 +
-        // The label sits by the arrow's head: a source's streams fan out, and
-        // their middles crowd together.
         '" fill="none" stroke="#8b98a5" marker-end="url(#arrow)"/><text x="' + (x2 - 10) + '" y="' + (y2 - 6) +
         '" text-anchor="end">' + esc(label) + "</text></g>";
     });
@@ -161,11 +161,18 @@ const squall = (() => {
           return;
         }
       }
-      const res = await fetch("/api/topologies/" + encodeURIComponent(name) + "/" + act,
-        { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ waitSeconds: wait }) });
-      const body = await res.json().catch(() => ({ error: res.statusText }));
-      $("action").textContent = res.ok ? body.done : body.error;
-      $("action").className = res.ok ? "" : "bad";
+      let ok = false, text;
+      try {
+        const res = await fetch("/api/topologies/" + encodeURIComponent(name) + "/" + act,
+          { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ waitSeconds: wait }) });
+        const body = await res.json().catch(() => ({ error: res.statusText }));
+        ok = res.ok;
+        text = ok ? body.done : body.error;
+      } catch (err) {
+        text = act + " " + name + ": " + err.message; // the dashboard did not answer
+      }
+      $("action").textContent = text;
+      $("action").className = ok ? "" : "bad";
     });
     listen({
       topologies: (v) => {
