@@ -33,10 +33,13 @@ func wait(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// countSpout emits ids 0..n-1 with the id as message id and records acks.
+// countSpout emits ids 0..n-1 with the id as message id, records acks, and
+// emits failed ids again (counting the fails).
 type countSpout struct {
 	n, next int64
+	replay  []int64
 	acked   *sync.Map
+	failed  *atomic.Int64 // nil: not counted
 	out     topology.SpoutOutputCollector
 }
 
@@ -48,11 +51,16 @@ func (s *countSpout) Open(_ *topology.TopologyContext, out topology.SpoutOutputC
 	return nil
 }
 func (s *countSpout) NextTuple() {
-	if s.next >= s.n {
+	var id int64
+	switch {
+	case len(s.replay) > 0:
+		id, s.replay = s.replay[0], s.replay[1:]
+	case s.next < s.n:
+		id = s.next
+		s.next++
+	default:
 		return
 	}
-	id := s.next
-	s.next++
 	_ = s.out.Emit(topology.Values{id, "城市-" + string(rune('A'+id%7))}, id)
 }
 func (s *countSpout) Ack(id any) {
@@ -60,7 +68,12 @@ func (s *countSpout) Ack(id any) {
 		panic("acked twice")
 	}
 }
-func (s *countSpout) Fail(any)     {}
+func (s *countSpout) Fail(id any) {
+	if s.failed != nil {
+		s.failed.Add(1)
+	}
+	s.replay = append(s.replay, id.(int64))
+}
 func (s *countSpout) Close() error { return nil }
 
 type passBolt struct{ seen *atomic.Int64 }
@@ -91,16 +104,7 @@ func runAcrossTwoNodes(t *testing.T, opts cluster.TransportOptions) {
 	if testing.Short() {
 		t.Skip("starts two remote transports")
 	}
-	a, err := cluster.StartTransport(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Stop()
-	b, err := cluster.StartTransport(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Stop()
+	a, b := startTransport(t, opts), startTransport(t, opts)
 	if opts.TLS != nil {
 		// The listener must speak TLS and accept our client certificate.
 		conn, err := tls.Dial("tcp", a.Addr, opts.TLS)
@@ -134,24 +138,8 @@ func runAcrossTwoNodes(t *testing.T, opts cluster.TransportOptions) {
 		}
 	}
 	conf := topology.Config{Name: "two-nodes", Logger: slog.New(slog.DiscardHandler)}
-	// B first, so A's spout finds B's tasks running.
-	runB, err := actors.RunOn(context.Background(), b.System, topoB, conf, placement(b.Addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer runB.Shutdown()
-	runA, err := actors.RunOn(context.Background(), a.System, topoA, conf, placement(a.Addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer runA.Shutdown()
-
-	count := func() int {
-		c := 0
-		acked.Range(func(any, any) bool { c++; return true })
-		return c
-	}
-	wait(t, 60*time.Second, "every id acked across the two nodes", func() bool { return count() == n })
+	runA, runB := runOnBoth(t, a, b, topoA, topoB, conf, placement)
+	wait(t, 60*time.Second, "every id acked across the two nodes", func() bool { return countKeys(&acked) == n })
 	if passed.Load() != n || sunk.Load() != n {
 		t.Fatalf("pass executed %d, sink %d, want %d each", passed.Load(), sunk.Load(), n)
 	}
@@ -217,4 +205,94 @@ func TestStartTransportReportsBadAddresses(t *testing.T) {
 	if _, err := cluster.StartTransport(cluster.TransportOptions{Listen: a.Addr}); !errors.Is(err, cluster.ErrListen) {
 		t.Fatalf("second transport on %s: %v, want cluster.ErrListen", a.Addr, err)
 	}
+}
+
+// TestFailuresAcrossTwoNodesReplay: a bolt on the other node fails some
+// tuples the first time it sees them; the fails travel back to the spout's
+// node, which replays them, until every id is acked exactly once.
+func TestFailuresAcrossTwoNodesReplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two remote transports")
+	}
+	opts := cluster.TransportOptions{Listen: "127.0.0.1:0"}
+	a, b := startTransport(t, opts), startTransport(t, opts)
+	const n = 5000
+	var acked sync.Map
+	var failed atomic.Int64
+	var seen sync.Map // ids the flaky bolt has failed once
+	build := func() *topology.Topology {
+		bl := topology.NewBuilder()
+		bl.SetSpout("spout", func() topology.Spout { return &countSpout{n: n, acked: &acked, failed: &failed} }, 1)
+		bl.SetBolt("flaky", topology.Basic(func() topology.BasicBolt {
+			return flakyBolt{fail: func(id int64) bool {
+				_, again := seen.LoadOrStore(id, true)
+				return id%50 == 0 && !again
+			}}
+		}), 1).ShuffleGrouping("spout")
+		topo, err := bl.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return topo
+	}
+	// Tasks: flaky 1 on B, spout 2 on A.
+	placement := func(self string) actors.Placement {
+		return actors.Placement{Self: self, Tasks: map[int]string{1: b.Addr, 2: a.Addr}}
+	}
+	conf := topology.Config{Name: "replay", MessageTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler)}
+	runOnBoth(t, a, b, build(), build(), conf, placement)
+	// The timeout is a minute: replays within this wait came from fails
+	// that crossed the nodes, not from timeouts.
+	wait(t, 30*time.Second, "every id acked across the two nodes", func() bool { return countKeys(&acked) == n })
+	if got := failed.Load(); got != n/50 {
+		t.Fatalf("the spout saw %d fails, want %d", got, n/50)
+	}
+}
+
+// flakyBolt fails the tuples fail picks, and passes the others.
+type flakyBolt struct{ fail func(id int64) bool }
+
+func (flakyBolt) DeclareOutputFields(*topology.OutputDeclarer) {}
+func (flakyBolt) Prepare(*topology.TopologyContext) error      { return nil }
+func (b flakyBolt) Execute(t *topology.Tuple, _ topology.BasicOutputCollector) error {
+	if b.fail(t.Int64ByField("id")) {
+		return errors.New("flaky")
+	}
+	return nil
+}
+func (flakyBolt) Cleanup() error { return nil }
+
+// startTransport starts a node's transport and stops it when the test ends,
+// after what ran on it (cleanups run last first).
+func startTransport(t *testing.T, opts cluster.TransportOptions) *cluster.Transport {
+	t.Helper()
+	tr, err := cluster.StartTransport(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.Stop)
+	return tr
+}
+
+// runOnBoth runs a topology on nodes a and b, B first so that A's spouts
+// find B's tasks running, until the test ends.
+func runOnBoth(t *testing.T, a, b *cluster.Transport, topoA, topoB *topology.Topology, conf topology.Config, placement func(self string) actors.Placement) (runA, runB *actors.LocalTopology) {
+	t.Helper()
+	runB, err := actors.RunOn(context.Background(), b.System, topoB, conf, placement(b.Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(runB.Shutdown)
+	runA, err = actors.RunOn(context.Background(), a.System, topoA, conf, placement(a.Addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(runA.Shutdown)
+	return runA, runB
+}
+
+func countKeys(m *sync.Map) int {
+	n := 0
+	m.Range(func(any, any) bool { n++; return true })
+	return n
 }
