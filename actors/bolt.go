@@ -221,7 +221,7 @@ func (t *boltTask) emit(stream string, values topology.Values, direct int, ancho
 			slot.Init(r.origin, values, childAnchors(anchors, &t.ids))
 		}
 	}
-	t.counted(r, len(targets))
+	r.counted(len(targets))
 	return nil
 }
 

@@ -195,10 +195,8 @@ func (e *executor) publish() {
 	}
 }
 
-// counted counts an emit of the task on route r to n target tasks.
-func (e *executor) counted(r *route, n int) {
-	e.local.emitted++
-	e.local.transferred += int64(n)
+// counted counts an emit on the route to n target tasks.
+func (r *route) counted(n int) {
 	r.emitted++
 	r.transferred += int64(n)
 }

@@ -303,8 +303,6 @@ func (l *LocalTopology) Metrics() []ComponentMetrics {
 		m := TaskMetrics{
 			Component:       e.comp.ID,
 			Task:            e.id,
-			Emitted:         c.emitted.Load(),
-			Transferred:     c.transferred.Load(),
 			Executed:        executed,
 			Acked:           c.acked.Load(),
 			Failed:          c.failed.Load(),
@@ -320,8 +318,10 @@ func (l *LocalTopology) Metrics() []ComponentMetrics {
 			m.LastError, m.LastErrorAt = last.msg, last.at
 		}
 		for _, r := range e.streams {
-			m.Streams = append(m.Streams, StreamMetrics{Stream: r.origin.Source.Stream,
-				Emitted: r.published.emitted.Load(), Transferred: r.published.transferred.Load()})
+			s := StreamMetrics{Stream: r.origin.Source.Stream, Emitted: r.published.emitted.Load(), Transferred: r.published.transferred.Load()}
+			m.Streams = append(m.Streams, s)
+			m.Emitted += s.Emitted
+			m.Transferred += s.Transferred
 		}
 		busy[e.id] = c.busyNanos.Load()
 		tasks = append(tasks, m)

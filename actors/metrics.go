@@ -71,13 +71,14 @@ type ComponentMetrics struct {
 
 // taskCounters are written by the task's goroutine and read by Metrics. The
 // task counts into plain fields on its hot path and publishes them here once
-// per batch.
+// per batch. What it emits and transfers is counted by stream, on its
+// routes; the task's totals are their sums.
 type taskCounters struct {
-	emitted, transferred, executed, acked, failed atomic.Int64
-	busyNanos, completeNanos, completed           atomic.Int64
-	processNanos, processed                       atomic.Int64
-	queued, pending, restarts, errors             atomic.Int64
-	lastError                                     atomic.Pointer[taskError]
+	executed, acked, failed             atomic.Int64
+	busyNanos, completeNanos, completed atomic.Int64
+	processNanos, processed             atomic.Int64
+	queued, pending, restarts, errors   atomic.Int64
+	lastError                           atomic.Pointer[taskError]
 }
 
 // taskError is a task's last error or crash.
@@ -88,18 +89,12 @@ type taskError struct {
 
 // localCounts are a task's unpublished counts.
 type localCounts struct {
-	emitted, transferred, executed, acked, failed int64
-	busyNanos, completeNanos, completed           int64
-	processNanos, processed                       int64
+	executed, acked, failed             int64
+	busyNanos, completeNanos, completed int64
+	processNanos, processed             int64
 }
 
 func (c *taskCounters) publish(l *localCounts) {
-	if l.emitted != 0 {
-		c.emitted.Add(l.emitted)
-	}
-	if l.transferred != 0 {
-		c.transferred.Add(l.transferred)
-	}
 	if l.executed != 0 {
 		c.executed.Add(l.executed)
 	}

@@ -211,7 +211,7 @@ func (t *spoutTask) emit(stream string, values topology.Values, direct int, msgI
 		return err
 	}
 	t.emits++
-	t.counted(r, len(targets))
+	r.counted(len(targets))
 	if msgID == nil || t.rt.conf.DisableAcking || len(targets) == 0 {
 		for _, target := range targets {
 			t.out.slot(target).Init(r.origin, values, nil)
