@@ -122,6 +122,13 @@ func (a *spoutActor) Receive(c actor.Context) {
 	t.counters.pending.Store(int64(t.pending.Len()))
 	t.publish()
 	t.schedule()
+	if !t.scheduled {
+		// No round is coming to flush what the last one left buffered: the
+		// spout is deactivated, or waits for its pending trees, whose last
+		// tuples may be the ones buffered. Left there, they would wait for
+		// the timeout, and a Kill for ever.
+		t.out.flush()
+	}
 }
 
 // open makes a fresh spout and opens it. A failure panics, so that the
