@@ -101,6 +101,7 @@ func start(ctx context.Context, system *actor.ActorSystem, topo *topology.Topolo
 		pids:   make([]*actor.PID, n),
 		tasks:  make([]*executor, n),
 		remote: make([]bool, n),
+		pooled: make([]bool, n),
 		cycles: findCycleEdges(topo),
 		local:  func(task int) bool { return placement.isLocal(placement.taskAddr(task)) },
 	}
@@ -124,6 +125,7 @@ func start(ctx context.Context, system *actor.ActorSystem, topo *topology.Topolo
 			if addr := placement.taskAddr(id); !placement.isLocal(addr) {
 				rt.pids[id], rt.remote[id] = pidOf(addr, conf.Name, fmt.Sprintf("%s-%d", c.ID, id)), true
 			}
+			rt.pooled[id] = rt.remote[id] || c.ReleasesInput
 		}
 	}
 	for _, c := range topo.Components() {

@@ -35,10 +35,9 @@ type outbox struct {
 	// wastes a third or more. Each grows to the largest batch its target
 	// got, not to BatchSize, so a task with many targets holds little.
 	open        [][]topology.Tuple
-	pooled      []bool
-	filling     []*tupleBatch
-	dirty       []int // targets whose open tuples may be non-empty
-	outstanding []int // by target task: batches sent, not yet credited
+	filling     []*tupleBatch // by pooled target: the batch open belongs to
+	dirty       []int         // targets whose open tuples may be non-empty
+	outstanding []int         // by target task: batches sent, not yet credited
 	waiting     [][]*tupleBatch
 	nWaiting    int    // targets with waiting batches
 	blocks      []bool // by target task: false across a cycle-closing edge
@@ -50,10 +49,6 @@ type outbox struct {
 
 func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
 	n := rt.topo.NumTasks() + 1
-	pooled := make([]bool, n)
-	for task := 1; task < n; task++ {
-		pooled[task] = rt.remote[task] || rt.topo.Component(rt.topo.TaskComponent(task)).ReleasesInput
-	}
 	return &outbox{
 		rt:          rt,
 		self:        self,
@@ -61,7 +56,6 @@ func newOutbox(rt *topologyRuntime, self int, blocks []bool) *outbox {
 		maxPending:  rt.conf.MaxPendingBatches,
 		linger:      rt.conf.BatchLinger,
 		open:        make([][]topology.Tuple, n),
-		pooled:      pooled,
 		filling:     make([]*tupleBatch, n),
 		outstanding: make([]int, n),
 		waiting:     make([][]*tupleBatch, n),
@@ -84,7 +78,7 @@ func (o *outbox) slot(target int) *topology.Tuple {
 		if o.firstAt.IsZero() {
 			o.firstAt = time.Now()
 		}
-		if o.pooled[target] && o.filling[target] == nil {
+		if o.rt.pooled[target] && o.filling[target] == nil {
 			o.filling[target] = getTupleBatch(o.size)
 			open = o.filling[target].tuples
 		}
@@ -99,7 +93,7 @@ func (o *outbox) slot(target int) *topology.Tuple {
 func (o *outbox) ship(target int) {
 	open := o.open[target]
 	var b *tupleBatch
-	if o.pooled[target] {
+	if o.rt.pooled[target] {
 		b, o.filling[target], o.open[target] = o.filling[target], nil, nil
 		b.tuples = open
 	} else {

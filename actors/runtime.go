@@ -18,6 +18,10 @@ type topologyRuntime struct {
 	tasks  []*executor  // by task id; nil for tasks on other nodes
 	// remote marks the tasks on other nodes.
 	remote []bool
+	// pooled marks the tasks whose input batches are recycled: those on
+	// other nodes (the sender's batch is done once encoded), and bolts that
+	// keep no input (ComponentSpec.ReleasesInput).
+	pooled []bool
 	// cycles[src][dst] is true when an edge from component src to dst
 	// closes a cycle of the topology.
 	cycles map[string]map[string]bool

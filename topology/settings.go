@@ -29,6 +29,11 @@ const (
 	SettingBatchLinger = "topology.batch.flush.interval.millis"
 )
 
+// SettingKeys returns the Setting keys, for listing them.
+func SettingKeys() []string {
+	return []string{SettingMessageTimeout, SettingMaxSpoutPending, SettingTickFrequency, SettingAckers, SettingBatchSize, SettingBatchLinger}
+}
+
 // settingPrefix marks the keys that are Storm's and squall's, not the
 // topology's own: a key under it that is not one of the Setting keys is
 // refused, so a misspelt one is not silently ignored.
@@ -80,8 +85,7 @@ func (c *Config) applySetting(key, v string) error {
 		c.DisableAcking = true
 		return nil
 	}
-	return fmt.Errorf("unknown key; known: %s", strings.Join([]string{SettingAckers, SettingBatchLinger,
-		SettingMaxSpoutPending, SettingMessageTimeout, SettingTickFrequency, SettingBatchSize}, ", "))
+	return fmt.Errorf("unknown key; known: %s", strings.Join(SettingKeys(), ", "))
 }
 
 func setSeconds(d *time.Duration, v string) error {

@@ -209,8 +209,7 @@ func newSubmitCommand() *cobra.Command {
 	zkf.add(cmd)
 	cmd.Flags().IntVar(&workers, "workers", 0, "how many nodes to spread over (0: all live nodes)")
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "a setting for the topology, key=value (repeatable); Storm's names tune its runtime: "+
-		strings.Join([]string{topology.SettingMessageTimeout, topology.SettingMaxSpoutPending, topology.SettingTickFrequency,
-			topology.SettingBatchSize, topology.SettingBatchLinger, topology.SettingAckers + "=0"}, ", "))
+		strings.Join(topology.SettingKeys(), ", "))
 	return cmd
 }
 
