@@ -48,13 +48,13 @@ func (a *boltActor) Receive(c actor.Context) {
 	case *tupleBatch:
 		t.inbox = append(t.inbox, m)
 	case *proto.TupleFrame:
-		if b, ok := t.fromWire(m); ok {
+		if b, ok := t.wireBatch(peerOf(c), m); ok {
 			t.inbox = append(t.inbox, b)
 		}
 	case *credit:
 		t.out.credit(m.from, m.n)
 	case *proto.Credit:
-		t.out.credit(int(m.GetFromTask()), int(m.GetBatches()))
+		t.wireCredit(peerOf(c), m)
 	case tick:
 		if !t.tickQueued {
 			t.tickQueued = true

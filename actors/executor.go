@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -217,36 +216,6 @@ func (e *executor) noteError(err error) {
 func (e *executor) noteCrash(cause string) {
 	e.counters.restarts.Add(1)
 	e.counters.lastError.Store(&taskError{msg: cause, at: time.Now()})
-}
-
-// fromWire decodes a tuple batch from a task on another node, refusing one
-// that is not for this topology and task. A refused batch is logged and
-// dropped: its tuples time out and their spouts replay them.
-func (e *executor) fromWire(f *proto.TupleFrame) (*tupleBatch, bool) {
-	topo, dest, sender, err := frameHeader(f.GetBatch())
-	if err != nil || topo != e.rt.conf.Name || dest != e.id {
-		e.noteError(fmt.Errorf("refused a tuple batch from task %d for task %d of topology %q: %v", sender, dest, topo, err))
-		e.log.Error("refused a tuple batch for another topology or task", "batch_topology", topo, "batch_task", dest, "sender", sender, "err", err)
-		return nil, false
-	}
-	if e.origins == nil {
-		e.origins = newOriginTable(e.rt.topo)
-	}
-	var into *tupleBatch
-	if e.comp.ReleasesInput {
-		into = getTupleBatch(e.rt.conf.BatchSize)
-	}
-	b, err := decodeFrame(f.GetBatch(), sender, e.origins, into)
-	if err != nil {
-		if into != nil {
-			putTupleBatch(into)
-		}
-		e.noteError(fmt.Errorf("refused a tuple batch from task %d that does not fit the topology: %w", sender, err))
-		e.log.Error("refused a tuple batch that does not fit the topology", "sender", sender, "err", err)
-		return nil, false
-	}
-	e.counters.queued.Add(int64(len(b.tuples)))
-	return b, true
 }
 
 // idle reports whether no message waits in the task's mailbox.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/internal/refusal"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -105,6 +106,7 @@ func start(ctx context.Context, system *actor.ActorSystem, topo *topology.Topolo
 		cycles: findCycleEdges(topo),
 		local:  func(task int) bool { return placement.isLocal(placement.taskAddr(task)) },
 	}
+	rt.refusals = &refusal.Log{Logger: rt.log}
 	l := &LocalTopology{rt: rt, stopTimers: make(chan struct{}), done: make(chan struct{}), ownSystem: ownSystem}
 	l.window.at = time.Now()
 

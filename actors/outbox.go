@@ -119,9 +119,11 @@ func (o *outbox) send(target int, b *tupleBatch) {
 }
 
 // credit records that target executed n of this task's batches and sends
-// what was waiting for that credit.
+// what was waiting for that credit. Credit beyond the outstanding batches
+// (from a task on another node whose batches were sent before a rebalance
+// restarted this one) is ignored: it would let this task send without bound.
 func (o *outbox) credit(target, n int) {
-	o.outstanding[target] -= n
+	o.outstanding[target] -= min(n, o.outstanding[target])
 	w := o.waiting[target]
 	for len(w) > 0 && o.outstanding[target] < o.maxPending {
 		o.send(target, w[0])

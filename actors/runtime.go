@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/internal/refusal"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -28,6 +29,8 @@ type topologyRuntime struct {
 	// local reports whether a task runs in this process; LocalOrShuffle
 	// grouping prefers those.
 	local func(task int) bool
+	// refusals logs what the tasks refuse from other nodes.
+	refusals *refusal.Log
 }
 
 func (rt *topologyRuntime) send(pid *actor.PID, msg any) { rt.system.Root.Send(pid, msg) }

@@ -78,22 +78,13 @@ func (a *spoutActor) Receive(c actor.Context) {
 	case *ackBatch:
 		t.applyAcks(m)
 	case *proto.AckBatch:
-		if m.GetTopology() != t.rt.conf.Name || int(m.GetSpoutTask()) != t.id {
-			t.noteError(fmt.Errorf("refused an ack batch for task %d of topology %q", m.GetSpoutTask(), m.GetTopology()))
-			t.log.Error("refused an ack batch for another topology or task", "batch_topology", m.GetTopology(), "batch_task", m.GetSpoutTask())
-			return
+		if b, ok := t.wireAcks(peerOf(c), m); ok {
+			t.applyAcks(b)
 		}
-		b, err := decodeAckBatch(m)
-		if err != nil {
-			t.noteError(fmt.Errorf("refused an ack batch: %w", err))
-			t.log.Error("refused an ack batch", "err", err)
-			return
-		}
-		t.applyAcks(b)
 	case *credit:
 		t.out.credit(m.from, m.n)
 	case *proto.Credit:
-		t.out.credit(int(m.GetFromTask()), int(m.GetBatches()))
+		t.wireCredit(peerOf(c), m)
 	case sweep:
 		t.expire()
 	case activate:

@@ -79,6 +79,7 @@ func tupleFrame(topo string, dest int, b *tupleBatch) (*proto.TupleFrame, error)
 // stream, so a decoded batch allocates no Origin per tuple.
 type originTable struct {
 	topo    *topology.Topology
+	self    string // the receiving component
 	origins map[originKey]*topology.Origin
 }
 
@@ -87,12 +88,13 @@ type originKey struct {
 	stream string
 }
 
-func newOriginTable(topo *topology.Topology) *originTable {
-	return &originTable{topo: topo, origins: make(map[originKey]*topology.Origin)}
+func newOriginTable(topo *topology.Topology, self string) *originTable {
+	return &originTable{topo: topo, self: self, origins: make(map[originKey]*topology.Origin)}
 }
 
 // origin returns the Origin of a tuple from task on stream, checking that
-// the task's component declares the stream.
+// the task's component declares the stream and the receiving component
+// subscribes to it.
 func (o *originTable) origin(task int, stream string) (*topology.Origin, error) {
 	k := originKey{task, stream}
 	if org, ok := o.origins[k]; ok {
@@ -105,6 +107,11 @@ func (o *originTable) origin(task int, stream string) (*topology.Origin, error) 
 	def, ok := o.topo.Component(comp).Streams[stream]
 	if !ok {
 		return nil, fmt.Errorf("source %s[%d] declares no stream %q", comp, task, stream)
+	}
+	if !slices.ContainsFunc(o.topo.Component(o.self).Inputs, func(in topology.Input) bool {
+		return in.Component == comp && in.Stream == stream
+	}) {
+		return nil, fmt.Errorf("%s does not subscribe to stream %q of %s", o.self, stream, comp)
 	}
 	org := &topology.Origin{Source: topology.Source{Component: comp, Stream: stream, Task: task}, Fields: def.Fields}
 	o.origins[k] = org
@@ -229,6 +236,9 @@ func decodeFrame(data []byte, sender int, origins *originTable, into *tupleBatch
 		// A full cap, so that a bolt appending to a tuple's values cannot
 		// write over the next tuple's.
 		vals = arena[start:len(arena):len(arena)]
+		if task != sender {
+			return nil, fmt.Errorf("a tuple from task %d in a batch from task %d", task, sender)
+		}
 		org, err := origins.origin(task, stream)
 		if err != nil {
 			return nil, err

@@ -49,7 +49,7 @@ func TestTupleBatchSurvivesTheWire(t *testing.T) {
 	if err != nil || name != "orders" || gotDest != dest || sender != spoutTask {
 		t.Fatalf("header: %q %d %d %v", name, gotDest, sender, err)
 	}
-	out, err := decodeFrame(back.GetBatch(), sender, newOriginTable(topo), nil)
+	out, err := decodeFrame(back.GetBatch(), sender, newOriginTable(topo, "sink"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func frameOf(t *testing.T, b *proto.TupleBatch) []byte {
 
 func TestDecodingRefusesBatchesThatDoNotFitTheTopology(t *testing.T) {
 	topo := wireTopology(t)
-	origins := newOriginTable(topo)
+	origins := newOriginTable(topo, "sink")
 	vals, _ := proto.EncodeValues([]any{int64(1), "k"})
 	for name, c := range map[string]struct {
 		w    *proto.TupleBatch
@@ -101,9 +101,18 @@ func TestDecodingRefusesBatchesThatDoNotFitTheTopology(t *testing.T) {
 		"unknown stream": {&proto.TupleBatch{Tuples: []*proto.Tuple{{SourceTask: int32(topo.Tasks("spout")[0]), Stream: "nope", Values: vals}}}, `no stream "nope"`},
 		"field count":    {&proto.TupleBatch{Tuples: []*proto.Tuple{{SourceTask: int32(topo.Tasks("spout")[0]), Stream: "default", Values: vals[:1]}}}, "1 values for fields"},
 	} {
-		if _, err := decodeFrame(frameOf(t, c.w), 1, origins, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+		sender := int(c.w.GetTuples()[0].GetSourceTask())
+		if _, err := decodeFrame(frameOf(t, c.w), sender, origins, nil); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error containing %q", name, err, c.want)
 		}
+	}
+	spout := topo.Tasks("spout")[0]
+	if _, err := newOriginTable(topo, "spout").origin(spout, "default"); err == nil || !strings.Contains(err.Error(), `spout does not subscribe to stream "default" of spout`) {
+		t.Errorf("a stream the receiver does not subscribe to: %v", err)
+	}
+	other := &proto.TupleBatch{Tuples: []*proto.Tuple{{SourceTask: int32(spout), Stream: "default", Values: vals}}}
+	if _, err := decodeFrame(frameOf(t, other), topo.Tasks("spout")[1], origins, nil); err == nil || !strings.Contains(err.Error(), "in a batch from task") {
+		t.Errorf("a tuple of another task than the batch's sender: %v", err)
 	}
 	if _, err := decodeFrame([]byte{0x22, 0xff}, 1, origins, nil); err == nil {
 		t.Error("decoded a truncated frame")
@@ -139,7 +148,7 @@ func BenchmarkTupleBatchWireRoundTrip(b *testing.B) {
 	for i := range in.tuples {
 		in.tuples[i].InitAnchored(org, topology.Values{int64(i), "key-" + itoa(i%1024)}, uint64(i+1), uint64(i+7))
 	}
-	origins := newOriginTable(topo)
+	origins := newOriginTable(topo, "sink")
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
 		f, err := tupleFrame("t", 1, in)
@@ -159,35 +168,4 @@ func BenchmarkTupleBatchWireRoundTrip(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*256)/time.Since(start).Seconds(), "tuples/s")
-}
-
-// TestTaskRefusesFramesItDoesNotHold: a frame for another topology or
-// another task is counted as an error and dropped; the task keeps running.
-func TestTaskRefusesFramesItDoesNotHold(t *testing.T) {
-	l := newLedger(100)
-	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
-	b.SetBolt("sink", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }), 1).ShuffleGrouping("spout")
-	lt := run(t, b, topology.Config{Name: "mine"})
-	sink := lt.rt.topo.Tasks("sink")[0]
-	spout := lt.rt.topo.Tasks("spout")[0]
-	org := &topology.Origin{Source: topology.Source{Component: "spout", Stream: topology.DefaultStream, Task: spout}, Fields: topology.NewFields("id", "key")}
-	batch := &tupleBatch{from: spout, tuples: make([]topology.Tuple, 1)}
-	batch.tuples[0].Init(org, topology.Values{int64(1), "k"}, nil)
-	for _, c := range []struct {
-		topo string
-		dest int
-	}{{"theirs", sink}, {"mine", sink + 100}} {
-		f, err := tupleFrame(c.topo, c.dest, batch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lt.rt.system.Root.Send(lt.rt.pids[sink], f)
-	}
-	lt.rt.system.Root.Send(lt.rt.pids[sink], &proto.TupleFrame{Batch: []byte{0xff, 0xff}})
-	wait(t, 5*time.Second, "three refusals counted", func() bool {
-		m, _ := lt.Component("sink")
-		return m.Errors == 3
-	})
-	wait(t, 10*time.Second, "the topology still acking", func() bool { return l.ackedCount() == 100 })
 }

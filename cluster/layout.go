@@ -40,6 +40,18 @@ type NodeInfo struct {
 	Metrics string    `json:"metrics,omitempty"` // the metrics server's address
 	Slots   int       `json:"slots"`
 	Started time.Time `json:"started"`
+	// Transport is the security of the node's transport (Transport.Mode);
+	// the leader gives tasks only to nodes of its own. Empty means plaintext
+	// (nodes that registered before nodes published it).
+	Transport string `json:"transport,omitempty"`
+}
+
+// transportMode is the node's transport security, empty read as plaintext.
+func (i NodeInfo) transportMode() string {
+	if i.Transport == "" {
+		return TransportPlaintext
+	}
+	return i.Transport
 }
 
 // Status of a submitted topology.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/internal/refusal"
 )
 
 // NodeOptions configure a node (Storm's supervisor, and Nimbus when it
@@ -31,8 +32,15 @@ type NodeOptions struct {
 	MetricsAddr string
 	// Slots is how many topologies the node runs at most. Default 4.
 	Slots int
-	// TLS secures the transport between nodes.
+	// TLS secures the transport between nodes with mutual TLS from
+	// certificates (see TransportOptions.TLS).
 	TLS *tls.Config
+	// Secret secures it with mutual TLS from a secret the cluster's nodes
+	// share (see TransportOptions.Secret). Not with TLS.
+	Secret []byte
+	// Insecure allows a transport without TLS or secret on an address
+	// other hosts can reach (see TransportOptions.Insecure).
+	Insecure bool
 	// Resync is how often the node re-reads ZooKeeper even without a watch
 	// firing, in case one was lost across a reconnect. Default 2s.
 	Resync time.Duration
@@ -55,6 +63,9 @@ type Node struct {
 	// Owned by the loop goroutine.
 	running  map[string]*share
 	killSeen map[string]time.Time
+	// strangers logs the live nodes the leader gives no tasks, since their
+	// transport's security differs from the cluster's.
+	strangers *refusal.Log
 
 	mu     sync.Mutex
 	leader bool
@@ -81,7 +92,7 @@ func StartNode(opts NodeOptions) (*Node, error) {
 		opts.Logger = slog.Default()
 	}
 	opts.ZK.Logger = opts.Logger
-	t, err := StartTransport(TransportOptions{Listen: opts.Listen, TLS: opts.TLS})
+	t, err := StartTransport(TransportOptions{Listen: opts.Listen, TLS: opts.TLS, Secret: opts.Secret, Insecure: opts.Insecure, Logger: opts.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +118,12 @@ func StartNode(opts NodeOptions) (*Node, error) {
 		done:     make(chan struct{}),
 		running:  map[string]*share{},
 		killSeen: map[string]time.Time{},
+	}
+	n.strangers = &refusal.Log{Logger: n.log}
+	if err := n.checkTransport(); err != nil {
+		c.close()
+		t.Stop()
+		return nil, err
 	}
 	if opts.MetricsAddr == "" {
 		host, _, _ := net.SplitHostPort(t.Addr)
@@ -208,7 +225,7 @@ func (n *Node) shutdown() {
 // register creates the node's ephemeral znode and its election candidate,
 // again after a session expired and took them.
 func (n *Node) register() error {
-	info := NodeInfo{ID: n.opts.ID, Addr: n.transport.Addr, Metrics: n.metrics.addr, Slots: n.opts.Slots, Started: time.Now().UTC()}
+	info := NodeInfo{ID: n.opts.ID, Addr: n.transport.Addr, Metrics: n.metrics.addr, Slots: n.opts.Slots, Started: time.Now().UTC(), Transport: n.transport.Mode}
 	p := n.zk.l.node(n.opts.ID)
 	if ok, _, err := n.zk.conn.Exists(p); err != nil {
 		return fmt.Errorf("register node %s: %w", n.opts.ID, err)
@@ -295,6 +312,27 @@ func (n *Node) liveNodes() (map[string]NodeInfo, error) {
 	return out, nil
 }
 
+// ErrTransportMismatch means a node whose transport security (plaintext,
+// or mutual TLS from another authority) differs from the live nodes': it
+// could not exchange tuples with them.
+var ErrTransportMismatch = errors.New("transport security differs from the cluster's")
+
+// checkTransport refuses to join a cluster whose live nodes secure their
+// transport otherwise than this one.
+func (n *Node) checkTransport() error {
+	nodes, err := n.liveNodes()
+	if err != nil {
+		return err
+	}
+	for id, info := range nodes {
+		if id != n.opts.ID && info.transportMode() != n.transport.Mode {
+			return fmt.Errorf("node %s: %w: node %s at %s uses %s, this node %s (give every node the same --tls-* files or cluster secret)",
+				n.opts.ID, ErrTransportMismatch, id, info.Addr, info.transportMode(), n.transport.Mode)
+		}
+	}
+	return nil
+}
+
 // lead is the leader's pass (Storm's Nimbus): assign every submitted
 // topology's tasks to live nodes, re-assign a dead node's tasks, and clean
 // up killed topologies once their nodes had time to drain them.
@@ -304,7 +342,11 @@ func (n *Node) lead() error {
 		return err
 	}
 	ids := make([]string, 0, len(nodes))
-	for id := range nodes {
+	for id, info := range nodes {
+		if info.transportMode() != n.transport.Mode {
+			n.strangers.Refuse(id, "no tasks for a node whose transport security differs", "addr", info.Addr, "its", info.transportMode(), "ours", n.transport.Mode)
+			continue
+		}
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)

@@ -113,6 +113,8 @@ func newNodeCommand() *cobra.Command {
 		listen, id, metrics    string
 		slots                  int
 		tlsCert, tlsKey, tlsCA string
+		secretFile             string
+		insecure               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "node",
@@ -126,8 +128,13 @@ func newNodeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			secret, err := loadSecret(secretFile)
+			if err != nil {
+				return err
+			}
 			logger := commandLogger(os.Stderr, slog.LevelInfo)
-			node, err := cluster.StartNode(cluster.NodeOptions{ZK: opts, ID: id, Listen: listen, MetricsAddr: metrics, Slots: slots, TLS: tlsConf, Logger: logger})
+			node, err := cluster.StartNode(cluster.NodeOptions{ZK: opts, ID: id, Listen: listen, MetricsAddr: metrics, Slots: slots,
+				TLS: tlsConf, Secret: secret, Insecure: insecure, Logger: logger})
 			if err != nil {
 				return err
 			}
@@ -148,7 +155,28 @@ func newNodeCommand() *cobra.Command {
 	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "certificate file (PEM) for TLS between nodes")
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "private key file (PEM) for --tls-cert")
 	cmd.Flags().StringVar(&tlsCA, "tls-ca", "", "CA certificate file (PEM) that peers' certificates are checked against")
+	cmd.Flags().StringVar(&secretFile, "cluster-secret-file", "", "file holding a secret every node of the cluster shares (at least 16 bytes; e.g. head -c 32 /dev/urandom | base64): mutual TLS between nodes without certificates to manage; or $"+secretEnv)
+	cmd.Flags().BoolVar(&insecure, "insecure", false, "allow a transport without TLS or cluster secret on an address other hosts can reach: any of them can then send this node tuples")
 	return cmd
+}
+
+// secretEnv names the environment variable that may hold the cluster
+// secret, so that it need not sit in a file.
+const secretEnv = "SQUALL_CLUSTER_SECRET"
+
+// loadSecret reads the cluster secret from its file or environment
+// variable; nil when neither is given.
+func loadSecret(file string) ([]byte, error) {
+	env, inEnv := os.LookupEnv(secretEnv)
+	switch {
+	case file != "" && inEnv:
+		return nil, fmt.Errorf("cluster secret in both --cluster-secret-file and $%s: give one", secretEnv)
+	case file != "":
+		return cluster.ReadSecretFile(file)
+	case inEnv:
+		return []byte(strings.TrimSpace(env)), nil
+	}
+	return nil, nil
 }
 
 // loadTLS builds the transport's TLS config from files; all three or none.
