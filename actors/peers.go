@@ -55,7 +55,7 @@ func (rt *topologyRuntime) hasPeer(peer string) bool {
 // why is one of a few fixed phrases: the log keys on it.
 func (e *executor) refuse(peer, why string, err error) {
 	e.noteError(fmt.Errorf("refused from %s: %s: %w", peer, why, err))
-	e.rt.refusals.Refuse(peer, why, "topology", e.rt.conf.Name, "component", e.comp.ID, "task", e.id, "err", err)
+	e.rt.refusals.Refuse(peer, why, "component", e.comp.ID, "task", e.id, "err", err)
 }
 
 // wireBatch decodes a tuple batch from a task on another node, refusing one

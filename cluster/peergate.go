@@ -68,7 +68,8 @@ func (g *peerGate) serverOptions() []grpc.ServerOption {
 // protoactor answers them with a panic ("implement me") that would end
 // the node.
 func (g *peerGate) unary(ctx context.Context, _ any, info *grpc.UnaryServerInfo, _ grpc.UnaryHandler) (any, error) {
-	g.refusals.Refuse(tcpPeer(ctx), "unsupported call", "method", info.FullMethod)
+	from := tcpPeer(ctx)
+	g.refusals.Refuse(peerHost(from), "unsupported call", "method", info.FullMethod, "conn", from)
 	return nil, status.Errorf(codes.Unimplemented, "%s is not served", info.FullMethod)
 }
 
@@ -78,20 +79,20 @@ func (g *peerGate) unary(ctx context.Context, _ any, info *grpc.UnaryServerInfo,
 func (g *peerGate) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 	from := tcpPeer(ss.Context())
 	if info.FullMethod != receiveMethod {
-		g.refusals.Refuse(from, "unsupported call", "method", info.FullMethod)
+		g.refusals.Refuse(peerHost(from), "unsupported call", "method", info.FullMethod, "conn", from)
 		return status.Errorf(codes.Unimplemented, "%s is not served", info.FullMethod)
 	}
 	gs := &gatedStream{ServerStream: ss, gate: g, from: from}
 	defer func() {
 		if p := recover(); p != nil {
-			g.refusals.Refuse(gs.name(), "message that crashed the transport's reader", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			gs.refuse("message that crashed the transport's reader", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			err = errRefusedStream
 		}
 	}()
 	err = handler(srv, gs)
 	if err != nil && !errors.Is(err, errRefusedStream) && status.Code(err) != codes.Canceled {
 		// The reader ends a stream on a message it cannot deserialize.
-		g.refusals.Refuse(gs.name(), "stream ended by an unreadable message", "err", err)
+		gs.refuse("stream ended by an unreadable message", "err", err)
 	}
 	return err
 }
@@ -104,6 +105,16 @@ func tcpPeer(ctx context.Context) string {
 	return "unknown"
 }
 
+// peerHost is the host of a connection's remote address: refusals before a
+// peer said who it is are logged by host, since every reconnection comes
+// from a new port.
+func peerHost(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
 // gatedStream is one peer's Receive stream seen through the gate.
 type gatedStream struct {
 	grpc.ServerStream
@@ -113,11 +124,14 @@ type gatedStream struct {
 	pid  *actor.PID // the sender every envelope gets
 }
 
-func (s *gatedStream) name() string {
-	if s.addr == "" {
-		return s.from
+// refuse logs a refusal under the peer's checked address, or its host
+// before it has one.
+func (s *gatedStream) refuse(why string, attrs ...any) {
+	key := s.addr
+	if key == "" {
+		key = peerHost(s.from)
 	}
-	return s.addr + " (" + s.from + ")"
+	s.gate.refusals.Refuse(key, why, append(attrs, "conn", s.from)...)
 }
 
 // RecvMsg reads the next message the gate lets through.
@@ -133,13 +147,13 @@ func (s *gatedStream) RecvMsg(m any) error {
 		switch t := msg.GetMessageType().(type) {
 		case *remote.RemoteMessage_ConnectRequest:
 			if err := s.connect(t.ConnectRequest); err != nil {
-				s.gate.refusals.Refuse(s.name(), "connection", "err", err)
+				s.refuse("connection", "err", err)
 				return errRefusedStream
 			}
 			return nil
 		case *remote.RemoteMessage_MessageBatch:
 			if s.addr == "" {
-				s.gate.refusals.Refuse(s.name(), "messages before a connect request")
+				s.refuse("messages before a connect request")
 				return errRefusedStream
 			}
 			if s.admit(t.MessageBatch) {
@@ -148,7 +162,7 @@ func (s *gatedStream) RecvMsg(m any) error {
 		case *remote.RemoteMessage_DisconnectRequest:
 			return nil
 		default:
-			s.gate.refusals.Refuse(s.name(), "unknown remote message")
+			s.refuse("unknown remote message")
 		}
 	}
 }
@@ -203,7 +217,7 @@ func (s *gatedStream) admit(b *remote.MessageBatch) bool {
 	kept := b.Envelopes[:0]
 	for _, env := range b.Envelopes {
 		if why := s.check(b, env); why != "" {
-			s.gate.refusals.Refuse(s.name(), why)
+			s.refuse(why)
 			continue
 		}
 		env.Sender, env.SenderRequestId, env.MessageHeader = 1, 0, nil

@@ -1,0 +1,294 @@
+package nodetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/cluster"
+	"github.com/squall-stream/squall/internal/testinfra"
+	"github.com/squall-stream/squall/proto"
+	"github.com/squall-stream/squall/topology"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	gproto "google.golang.org/protobuf/proto"
+)
+
+// logBuffer is a log destination tests read while nodes write.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// endlessSpout emits ids for ever and counts the acked ones.
+type endlessSpout struct {
+	next  int64
+	acked *atomic.Int64
+	out   topology.SpoutOutputCollector
+}
+
+func (s *endlessSpout) DeclareOutputFields(d *topology.OutputDeclarer) {
+	d.Declare(topology.NewFields("id", "key"))
+}
+func (s *endlessSpout) Open(_ *topology.TopologyContext, out topology.SpoutOutputCollector) error {
+	s.out = out
+	return nil
+}
+func (s *endlessSpout) NextTuple() {
+	s.next++
+	_ = s.out.Emit(topology.Values{s.next, "k"}, s.next)
+}
+func (s *endlessSpout) Ack(any)      { s.acked.Add(1) }
+func (s *endlessSpout) Fail(any)     {}
+func (s *endlessSpout) Close() error { return nil }
+
+// recordBolt counts what it executes and notes ids below zero, which only a
+// forger sends.
+type recordBolt struct{ seen, forged *atomic.Int64 }
+
+func (recordBolt) DeclareOutputFields(*topology.OutputDeclarer) {}
+func (recordBolt) Prepare(*topology.TopologyContext) error      { return nil }
+func (b recordBolt) Execute(t *topology.Tuple, _ topology.BasicOutputCollector) error {
+	b.seen.Add(1)
+	if t.Int64ByField("id") < 0 {
+		b.forged.Add(1)
+	}
+	return nil
+}
+func (recordBolt) Cleanup() error { return nil }
+
+// gateRig is spout (task 2) on node A → sink (task 1) on node B, running
+// until the test ends.
+type gateRig struct {
+	a, b          *cluster.Transport
+	acked         atomic.Int64
+	seen, forged  atomic.Int64
+	logsA, logsB  logBuffer
+	spoutTask     int
+	sinkTask      int
+	sinkPID       *actor.PID
+	spoutPID      *actor.PID
+	topologyName  string
+	transportOpts func(host string) cluster.TransportOptions
+	runA, runB    *actors.LocalTopology
+}
+
+func startGateRig(t *testing.T, hostA, hostB string, opts func(host string) cluster.TransportOptions) *gateRig {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts two remote transports")
+	}
+	r := &gateRig{spoutTask: 2, sinkTask: 1, topologyName: "gated", transportOpts: opts}
+	oa, ob := opts(hostA), opts(hostB)
+	oa.Logger = slog.New(slog.NewTextHandler(&r.logsA, nil))
+	ob.Logger = slog.New(slog.NewTextHandler(&r.logsB, nil))
+	r.a, r.b = startTransport(t, oa), startTransport(t, ob)
+	build := func() *topology.Topology {
+		bl := topology.NewBuilder()
+		bl.SetSpout("spout", func() topology.Spout { return &endlessSpout{acked: &r.acked} }, 1)
+		bl.SetBolt("sink", topology.Basic(func() topology.BasicBolt { return recordBolt{seen: &r.seen, forged: &r.forged} }), 1).ShuffleGrouping("spout")
+		topo, err := bl.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return topo
+	}
+	placement := func(self string) actors.Placement {
+		return actors.Placement{Self: self, Tasks: map[int]string{r.sinkTask: r.b.Addr, r.spoutTask: r.a.Addr}}
+	}
+	conf := topology.Config{Name: r.topologyName, MessageTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(&r.logsB, nil))}
+	r.runA, r.runB = runOnBoth(t, r.a, r.b, build(), build(), conf, placement)
+	r.sinkPID = actor.NewPID(r.b.Addr, r.topologyName+"/sink-1")
+	r.spoutPID = actor.NewPID(r.a.Addr, r.topologyName+"/spout-2")
+	r.flowing(t, "the topology acking across the nodes")
+	return r
+}
+
+// flowing waits until trees complete across the two nodes again.
+func (r *gateRig) flowing(t *testing.T, what string) {
+	t.Helper()
+	from := r.acked.Load()
+	wait(t, 20*time.Second, what, func() bool { return r.acked.Load() > from+1000 })
+}
+
+// frame is a tuple batch from the spout task to the sink with one tuple of
+// id, as node A would send it.
+func (r *gateRig) frame(t *testing.T, id int64) *proto.TupleFrame {
+	t.Helper()
+	vals, err := proto.EncodeValues([]any{id, "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := gproto.Marshal(&proto.TupleBatch{Topology: r.topologyName, DestTask: int32(r.sinkTask), SenderTask: int32(r.spoutTask),
+		Tuples: []*proto.Tuple{{Stream: topology.DefaultStream, SourceTask: int32(r.spoutTask), SourceComponent: "spout", Values: vals}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &proto.TupleFrame{Batch: raw}
+}
+
+// TestHostileMessagesLeaveTheNodeRunning: each message that crashed or
+// stalled a node through protoactor remote is refused; the node logs it
+// naming the peer, and its topology keeps acking.
+func TestHostileMessagesLeaveTheNodeRunning(t *testing.T) {
+	r := startGateRig(t, "127.0.0.1", "127.0.0.1", func(host string) cluster.TransportOptions {
+		return cluster.TransportOptions{Listen: host + ":0"}
+	})
+	stop := testinfra.Batch(r.sinkPID, &actor.Stop{})
+	poison := testinfra.Batch(r.sinkPID, &actor.PoisonPill{})
+	watch := testinfra.Batch(r.sinkPID, &actor.Watch{Watcher: actor.NewPID("127.0.0.9:1", "x")})
+	noTargets := testinfra.Batch(r.sinkPID, r.frame(t, -1))
+	noTargets.Envelopes[0].Target, noTargets.Targets = 7, nil
+	badType := testinfra.Batch(r.sinkPID, r.frame(t, -1))
+	badType.Envelopes[0].TypeId = 3
+	unknownType := testinfra.Batch(r.sinkPID, r.frame(t, -1))
+	unknownType.TypeNames = []string{"squall.NoSuchMessage"}
+	badSerializer := testinfra.Batch(r.sinkPID, r.frame(t, -1))
+	badSerializer.Envelopes[0].SerializerId = 9
+	unreadable := testinfra.Batch(r.sinkPID, r.frame(t, -1))
+	unreadable.Envelopes[0].MessageData = []byte{0xff, 0xff, 0xff}
+	elsewhere := testinfra.Batch(actor.NewPID("127.0.0.9:1", r.topologyName+"/sink-1"), r.frame(t, -1))
+	hostile := map[string]*remote.MessageBatch{
+		"Stop": stop, "PoisonPill": poison, "Watch": watch,
+		"target index past an empty list": noTargets, "type index past the list": badType,
+		"unknown type": unknownType, "unknown serializer": badSerializer, "unreadable message": unreadable,
+		"message for another node": elsewhere,
+		"credit from a task that does not exist": testinfra.Batch(r.spoutPID, &proto.Credit{Topology: r.topologyName, FromTask: 100000, ToTask: int32(r.spoutTask), Batches: 1}),
+		"credit of -1000000 batches":             testinfra.Batch(r.spoutPID, &proto.Credit{Topology: r.topologyName, FromTask: int32(r.sinkTask), ToTask: int32(r.spoutTask), Batches: -1000000}),
+	}
+	for name, batch := range hostile {
+		target := r.b.Addr
+		if batch == hostile["credit from a task that does not exist"] || batch == hostile["credit of -1000000 batches"] {
+			target = r.a.Addr
+		}
+		// Claiming node B's address: on plaintext loopback nothing proves a
+		// claim, so the runtime's placement checks are what is left.
+		p, err := testinfra.DialPeer(target, r.b.Addr, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := p.Send(batch); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p.Closed(200 * time.Millisecond)
+		p.Close()
+		r.flowing(t, "the topology acking after "+name)
+	}
+	// protoactor remote's unary calls panic ("implement me") when served.
+	conn, err := grpc.Dial(r.b.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := remote.NewRemotingClient(conn).ListProcesses(context.Background(), &remote.ListProcessesRequest{}); err == nil {
+		t.Fatal("ListProcesses answered")
+	}
+	r.flowing(t, "the topology acking after a unary call")
+	if n := r.forged.Load(); n != 0 {
+		t.Fatalf("the sink executed %d tuples of hostile batches", n)
+	}
+	if m, _ := r.runA.Component("spout"); m.Errors != 2 {
+		t.Errorf("the spout counted %d refused credits, want 2", m.Errors)
+	}
+	// Refusals are logged once per peer and reason a minute: the second
+	// credit is counted, not logged.
+	logs := r.logsA.String() + r.logsB.String()
+	for _, want := range []string{`message type \"actor.Stop\"`, "target index 7 of 0 targets", "serializer 9", "unreadable message", `a target on \"127.0.0.9:1\"`, "unsupported call", "refused from peer: credit"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the nodes' logs lack %q:\n%s", want, logs)
+		}
+	}
+}
+
+// testSecret is a cluster secret for tests.
+var testSecret = []byte("a secret the test nodes share")
+
+// TestClusterSecretKeepsOthersOut: nodes sharing a secret talk mutual TLS;
+// a peer without it cannot connect, a member cannot claim another's
+// address, and a member's forged tuples for tasks it does not run are
+// refused.
+func TestClusterSecretKeepsOthersOut(t *testing.T) {
+	r := startGateRig(t, "127.0.0.2", "127.0.0.3", func(host string) cluster.TransportOptions {
+		return cluster.TransportOptions{Listen: host + ":0", Secret: testSecret}
+	})
+	// No TLS at all, and TLS from another secret.
+	if _, err := testinfra.DialPeer(r.b.Addr, r.a.Addr, nil); err == nil {
+		t.Fatal("a plaintext peer connected to a node with a cluster secret")
+	}
+	other, err := cluster.SecretTLS([]byte("not the secret of this cluster"), "127.0.0.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testinfra.DialPeer(r.b.Addr, "127.0.0.4:1", other); err == nil {
+		t.Fatal("a peer with another secret connected")
+	}
+	// A member at 127.0.0.4 claiming node A's address.
+	member, err := cluster.SecretTLS(testSecret, "127.0.0.4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := testinfra.DialPeer(r.b.Addr, r.a.Addr, member); err == nil {
+		closed := p.Closed(5 * time.Second)
+		p.Close()
+		if !closed {
+			t.Fatal("a member connected claiming another node's address")
+		}
+	}
+	// The member as itself, forging the spout's tuples.
+	p, err := testinfra.DialPeer(r.b.Addr, "127.0.0.4:1", member)
+	if err != nil {
+		t.Fatalf("a member could not connect as itself: %v", err)
+	}
+	defer p.Close()
+	for range 5 {
+		if err := p.SendMessage(r.sinkPID, r.frame(t, -1_000_000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait(t, 10*time.Second, "the forged batches refused", func() bool {
+		return strings.Contains(r.logsB.String(), "a batch from task 2, which does not run there")
+	})
+	r.flowing(t, "the topology acking after the forgeries")
+	if n := r.forged.Load(); n != 0 {
+		t.Fatalf("the sink executed %d forged tuples", n)
+	}
+	logs := r.logsB.String()
+	for _, want := range []string{"TLS handshake of an incoming connection", "the peer's certificate is not for it", "peer=127.0.0.4:1"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("node B's logs lack %q:\n%s", want, logs)
+		}
+	}
+}
+
+func TestTransportsOthersCanReachNeedTLSOrASecret(t *testing.T) {
+	if _, err := cluster.StartTransport(cluster.TransportOptions{Listen: "0.0.0.0:0"}); !errors.Is(err, cluster.ErrInsecure) {
+		t.Fatalf("a plaintext transport on 0.0.0.0: %v, want cluster.ErrInsecure", err)
+	}
+	if _, err := cluster.StartTransport(cluster.TransportOptions{Listen: "127.0.0.1:0", Secret: []byte("short")}); !errors.Is(err, cluster.ErrWeakSecret) {
+		t.Fatalf("a short secret: %v, want cluster.ErrWeakSecret", err)
+	}
+	if _, err := cluster.StartTransport(cluster.TransportOptions{Listen: "127.0.0.1:0", Secret: testSecret, TLS: testTLS(t)}); err == nil {
+		t.Fatal("a transport with both certificates and a secret started")
+	}
+}
