@@ -173,7 +173,7 @@ func TestHostileMessagesLeaveTheNodeRunning(t *testing.T) {
 		"Stop": stop, "PoisonPill": poison, "Watch": watch,
 		"target index past an empty list": noTargets, "type index past the list": badType,
 		"unknown type": unknownType, "unknown serializer": badSerializer, "unreadable message": unreadable,
-		"message for another node": elsewhere,
+		"message for another node":               elsewhere,
 		"credit from a task that does not exist": testinfra.Batch(r.spoutPID, &proto.Credit{Topology: r.topologyName, FromTask: 100000, ToTask: int32(r.spoutTask), Batches: 1}),
 		"credit of -1000000 batches":             testinfra.Batch(r.spoutPID, &proto.Credit{Topology: r.topologyName, FromTask: int32(r.sinkTask), ToTask: int32(r.spoutTask), Batches: -1000000}),
 	}
