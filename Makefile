@@ -15,7 +15,14 @@ GOBIN           := $(shell $(GO) env GOPATH)/bin
 NORACE_PKGS := $(shell $(GO) list ./... | grep -E '/(cluster/nodetest|cmd)(/|$$)')
 RACE_PKGS   := $(filter-out $(NORACE_PKGS),$(shell $(GO) list ./...))
 
-.PHONY: all build test test-short deps lint fmt-check vet staticcheck bench soak run proto clean
+# Fuzz targets over a node's receive path: the transport's gate in front of
+# protoactor remote, and the tasks' decoding and dispatch of what peers send.
+# `make test` runs each for FUZZ_TEST_TIME, `make fuzz` for FUZZ_TIME.
+FUZZ_TARGETS   := FuzzPeerGate:./cluster FuzzRemoteMessages:./actors
+FUZZ_TEST_TIME ?= 30s
+FUZZ_TIME      ?= 10m
+
+.PHONY: all build test test-short deps lint fmt-check vet staticcheck bench soak run proto clean fuzz fuzz-run
 
 all: build
 
@@ -44,6 +51,17 @@ lint: fmt-check vet staticcheck
 test: deps lint
 	$(GO) test -race -timeout 10m $(RACE_PKGS)
 	$(if $(NORACE_PKGS),$(GO) test -timeout 10m $(NORACE_PKGS))
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_RUN_TIME=$(FUZZ_TEST_TIME)
+
+## fuzz: each fuzz target for FUZZ_TIME (default 10m).
+fuzz:
+	@$(MAKE) --no-print-directory fuzz-run FUZZ_RUN_TIME=$(FUZZ_TIME)
+
+fuzz-run:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzzing $${t%%:*} for $(FUZZ_RUN_TIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZ_RUN_TIME) "$${t#*:}"; \
+	done
 
 ## test-short: unit tests only; no servers.
 test-short:

@@ -93,20 +93,7 @@ func start(ctx context.Context, system *actor.ActorSystem, topo *topology.Topolo
 	if topo.NumTasks() > maxTasks {
 		return nil, fmt.Errorf("start topology %q: %d tasks, more than the %d a tree's root id can name", conf.Name, topo.NumTasks(), maxTasks)
 	}
-	n := topo.NumTasks() + 1
-	rt := &topologyRuntime{
-		conf:   conf,
-		topo:   topo,
-		system: system,
-		log:    conf.Logger.With("topology", conf.Name),
-		pids:   make([]*actor.PID, n),
-		tasks:  make([]*executor, n),
-		remote: make([]bool, n),
-		pooled: make([]bool, n),
-		cycles: findCycleEdges(topo),
-		local:  func(task int) bool { return placement.isLocal(placement.taskAddr(task)) },
-	}
-	rt.refusals = &refusal.Log{Logger: rt.log}
+	rt := newRuntime(system, topo, conf, placement)
 	l := &LocalTopology{rt: rt, stopTimers: make(chan struct{}), done: make(chan struct{}), ownSystem: ownSystem}
 	l.window.at = time.Now()
 
@@ -120,16 +107,6 @@ func start(ctx context.Context, system *actor.ActorSystem, topo *topology.Topolo
 	l.supervisor = supervisor
 
 	var specs []taskSpawn
-	// Every remote task is known before the first local one is made: a
-	// task's outbox treats batches for other nodes apart.
-	for _, c := range topo.Components() {
-		for _, id := range topo.Tasks(c.ID) {
-			if addr := placement.taskAddr(id); !placement.isLocal(addr) {
-				rt.pids[id], rt.remote[id] = pidOf(addr, conf.Name, fmt.Sprintf("%s-%d", c.ID, id)), true
-			}
-			rt.pooled[id] = rt.remote[id] || c.ReleasesInput
-		}
-	}
 	for _, c := range topo.Components() {
 		for _, id := range topo.Tasks(c.ID) {
 			if rt.remote[id] {
@@ -178,6 +155,35 @@ func start(ctx context.Context, system *actor.ActorSystem, topo *topology.Topolo
 		}
 	}()
 	return l, nil
+}
+
+// newRuntime makes what the tasks of a topology share; conf has its
+// defaults. The PIDs of tasks on other nodes are known before any local task
+// is made: a task's outbox treats batches for other nodes apart.
+func newRuntime(system *actor.ActorSystem, topo *topology.Topology, conf topology.Config, placement Placement) *topologyRuntime {
+	n := topo.NumTasks() + 1
+	rt := &topologyRuntime{
+		conf:   conf,
+		topo:   topo,
+		system: system,
+		log:    conf.Logger.With("topology", conf.Name),
+		pids:   make([]*actor.PID, n),
+		tasks:  make([]*executor, n),
+		remote: make([]bool, n),
+		pooled: make([]bool, n),
+		cycles: findCycleEdges(topo),
+		local:  func(task int) bool { return placement.isLocal(placement.taskAddr(task)) },
+	}
+	rt.refusals = &refusal.Log{Logger: rt.log}
+	for _, c := range topo.Components() {
+		for _, id := range topo.Tasks(c.ID) {
+			if addr := placement.taskAddr(id); !placement.isLocal(addr) {
+				rt.pids[id], rt.remote[id] = pidOf(addr, conf.Name, fmt.Sprintf("%s-%d", c.ID, id)), true
+			}
+			rt.pooled[id] = rt.remote[id] || c.ReleasesInput
+		}
+	}
+	return rt
 }
 
 // startTimers sends tick tuples at each bolt's frequency and sweeps for
