@@ -1,7 +1,10 @@
 package topology
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -176,6 +179,31 @@ func TestContextInputsAndRequiredFields(t *testing.T) {
 	}
 	if err := tc.RequireInputFields("user", "city"); !errors.Is(err, ErrUnknownField) || !strings.Contains(err.Error(), `"city"`) {
 		t.Fatalf("a missing field: %v, want ErrUnknownField naming it", err)
+	}
+}
+
+// A component's own logger still says which task wrote; without one it
+// gets the task's Logger, and a Logger set to nil does not crash it.
+func TestTaskLoggerSaysWhichTask(t *testing.T) {
+	b := NewBuilder()
+	b.SetSpout("orders", spout, 2)
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := topo.Tasks("orders")[1]
+	tc := NewTopologyContext("t", topo, "orders", task, nil, nil)
+	var buf bytes.Buffer
+	tc.TaskLogger(slog.New(slog.NewTextHandler(&buf, nil)).With("node", "n1")).Info("hello")
+	if want := fmt.Sprintf("node=n1 topology=t component=orders task=%d", task); !strings.Contains(buf.String(), want) {
+		t.Errorf("own logger wrote %q, want it to say %q", buf.String(), want)
+	}
+	if tc.TaskLogger(nil) != tc.Logger {
+		t.Error("without a logger of its own, a component does not get the task's Logger")
+	}
+	tc.Logger = nil
+	if tc.TaskLogger(nil) == nil {
+		t.Error("no logger when the task's Logger is nil")
 	}
 }
 

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -137,6 +138,12 @@ type TopologyContext struct {
 	// take before it is failed; 0 when acking is disabled. A bolt that holds
 	// tuples before acking them must hold them for less.
 	MessageTimeout time.Duration
+	// Logger is the task's logger: the runtime's (Config.Logger) with the
+	// topology, component and task attached, so that a component's lines
+	// say which task wrote them (on a cluster node, and which node).
+	// NewTopologyContext sets slog.Default() with those fields, which the
+	// runtime replaces with its own.
+	Logger *slog.Logger
 
 	topo *Topology
 	done <-chan struct{}
@@ -146,12 +153,31 @@ type TopologyContext struct {
 // directly. done is closed when the task stops.
 func NewTopologyContext(name string, topo *Topology, component string, taskID int, settings map[string]string, done <-chan struct{}) *TopologyContext {
 	tc := &TopologyContext{TopologyName: name, ComponentID: component, TaskID: taskID, Settings: settings, topo: topo, done: done}
+	tc.Logger = slog.Default().With(tc.logFields()...)
 	for i, id := range topo.Tasks(component) {
 		if id == taskID {
 			tc.TaskIndex = i
 		}
 	}
 	return tc
+}
+
+func (tc *TopologyContext) logFields() []any {
+	return []any{"topology", tc.TopologyName, "component", tc.ComponentID, "task", tc.TaskID}
+}
+
+// TaskLogger is the logger of a component whose configuration may name one
+// of its own (own, or nil): own with the task's topology, component and task
+// attached, so that a user's logger still says which task wrote; else
+// Logger, or slog.Default() with those fields if Logger was set to nil.
+func (tc *TopologyContext) TaskLogger(own *slog.Logger) *slog.Logger {
+	if own == nil {
+		if tc.Logger != nil {
+			return tc.Logger
+		}
+		own = slog.Default()
+	}
+	return own.With(tc.logFields()...)
 }
 
 // Topology returns the topology the task belongs to.

@@ -51,7 +51,9 @@ type Config struct {
 	// Settings are user settings handed to every task (Storm's topology
 	// conf; `squall submit --set key=value`).
 	Settings map[string]string
-	// Logger receives the runtime's logs. Default slog.Default().
+	// Logger receives the runtime's logs and, with the topology, component
+	// and task attached, each task's (TopologyContext.Logger). Default
+	// slog.Default().
 	Logger *slog.Logger
 }
 

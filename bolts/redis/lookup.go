@@ -27,7 +27,8 @@ type LookupConfig struct {
 	BatchSize int
 	Linger    time.Duration
 	Timeout   time.Duration
-	Logger    *slog.Logger
+	// Logger receives errors, as WriterConfig.Logger.
+	Logger *slog.Logger
 }
 
 // NewLookup returns a factory of lookup bolts: each tuple is emitted,
@@ -42,9 +43,6 @@ func NewLookup(cfg LookupConfig) func() topology.Bolt {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
 	}
 	return func() topology.Bolt { return &lookup{cfg: cfg} }
 }
@@ -69,7 +67,7 @@ func (l *lookup) Prepare(tc *topology.TopologyContext, out topology.OutputCollec
 	}
 	l.out = out
 	l.b = newBatcher(l.cfg.BatchSize, l.cfg.Linger)
-	l.errs = burstLog{log: l.cfg.Logger.With("component", tc.ComponentID, "task", tc.TaskID)}
+	l.errs = burstLog{log: tc.TaskLogger(l.cfg.Logger)}
 	return nil
 }
 
@@ -177,7 +175,8 @@ type FilterConfig struct {
 	BatchSize int
 	Linger    time.Duration
 	Timeout   time.Duration
-	Logger    *slog.Logger
+	// Logger receives errors, as WriterConfig.Logger.
+	Logger *slog.Logger
 }
 
 // NewFilter returns a factory of filter bolts: tuples that pass are emitted
@@ -185,9 +184,6 @@ type FilterConfig struct {
 func NewFilter(cfg FilterConfig) func() topology.Bolt {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
 	}
 	return func() topology.Bolt { return &filter{cfg: cfg} }
 }
@@ -207,7 +203,7 @@ func (f *filter) Prepare(tc *topology.TopologyContext, out topology.OutputCollec
 	}
 	f.out = out
 	f.b = newBatcher(f.cfg.BatchSize, f.cfg.Linger)
-	f.errs = burstLog{log: f.cfg.Logger.With("component", tc.ComponentID, "task", tc.TaskID)}
+	f.errs = burstLog{log: tc.TaskLogger(f.cfg.Logger)}
 	return nil
 }
 

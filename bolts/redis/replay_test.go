@@ -243,3 +243,47 @@ func (s *gatedSpout) NextTuple() {
 		s.eventSpout.NextTuple()
 	}
 }
+
+// failSignal is an eventSpout that closes failed at its first Fail.
+type failSignal struct {
+	eventSpout
+	failed chan struct{}
+	once   sync.Once
+}
+
+func (s *failSignal) Fail(id any) {
+	s.once.Do(func() { close(s.failed) })
+	s.eventSpout.Fail(id)
+}
+
+// With no Logger of its own, a writer logs through its task's logger: the
+// runtime's, with the fields a node gives it, and the topology, component
+// and task.
+func TestWriterLogsThroughItsTasksLogger(t *testing.T) {
+	rc := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1})
+	defer rc.Close()
+	spout := &failSignal{eventSpout: eventSpout{st: &eventState{n: 1, acked: map[int]bool{}}}, failed: make(chan struct{})}
+	b := topology.NewBuilder()
+	b.SetSpout("events", func() topology.Spout { return spout }, 1)
+	b.SetBolt("totals", NewWriter(WriterConfig{Client: rc, Mapper: totalsMapper("t:")}), 1).ShuffleGrouping("events")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs testinfra.Logs
+	lt, err := actors.RunLocal(context.Background(), topo, topology.Config{Name: "logged", Logger: logs.Logger("node", "n1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lt.Shutdown()
+	select {
+	case <-spout.failed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write to an unreachable Redis did not fail its tuple")
+	}
+	// The writer logs a failed write before it fails the tuple.
+	rec := logs.Record("redis write failed; the tuple will replay")
+	if rec == nil || rec["node"] != "n1" || rec["topology"] != "logged" || rec["component"] != "totals" || rec["task"] != float64(topo.Tasks("totals")[0]) {
+		t.Fatalf("the writer's line does not say where it was written: %v\nlogged:\n%s", rec, logs.String())
+	}
+}

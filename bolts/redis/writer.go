@@ -30,7 +30,9 @@ type WriterConfig struct {
 	// Idempotent, when set, applies each tuple's commands at most once per
 	// event id.
 	Idempotent *Idempotence
-	// Logger receives errors, once per burst. Default slog.Default().
+	// Logger receives errors, once per burst, with the task's topology,
+	// component and task attached. Default: the task's logger
+	// (TopologyContext.Logger), which on a cluster node names the node too.
 	Logger *slog.Logger
 }
 
@@ -123,9 +125,6 @@ func NewWriter(cfg WriterConfig) func() topology.Bolt {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
 	if id := cfg.Idempotent; id != nil {
 		c := *id
 		if c.IDPrefix == "" {
@@ -162,7 +161,7 @@ func (w *writer) Prepare(tc *topology.TopologyContext, out topology.OutputCollec
 	w.b = newBatcher(w.cfg.BatchSize, w.cfg.Linger)
 	w.cmds = make(map[*topology.Tuple]*Commands)
 	w.name = fmt.Sprintf("%s[%d]", tc.ComponentID, tc.TaskID)
-	w.errs = burstLog{log: w.cfg.Logger.With("component", tc.ComponentID, "task", tc.TaskID)}
+	w.errs = burstLog{log: tc.TaskLogger(w.cfg.Logger)}
 	return nil
 }
 

@@ -43,7 +43,8 @@ type AnalysisConfig struct {
 	// WindowEvery is how often the five-minute window is recomputed.
 	// Default 1s.
 	WindowEvery time.Duration
-	// Logger receives the Redis bolts' errors. Default slog.Default().
+	// Logger receives the Redis bolts' errors. Default: each task's logger
+	// (TopologyContext.Logger), which on a cluster node names the node too.
 	Logger *slog.Logger
 }
 
@@ -80,9 +81,6 @@ func AnalysisTopology(c AnalysisConfig) (*topology.Topology, error) {
 	def(&c.WriterTasks, 2)
 	if c.WindowEvery <= 0 {
 		c.WindowEvery = time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
 	}
 	kc := c.Kafka
 	kc.Mapping = kafka.Parts(kafka.FieldValue("line"))

@@ -14,4 +14,6 @@
 // WaitForAll, Net.MaxOpenRequests = 1 and Retry.Max ≥ 1. Kafka.Stop and
 // Kafka.Start keep the log and the producer ids, so such a producer carries
 // on across a restart as it would against a real broker.
+//
+// Logs keeps what a test's loggers write, for tests of what was logged.
 package testinfra

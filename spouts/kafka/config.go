@@ -83,8 +83,10 @@ type Config struct {
 	// per partition and buffers 16384 fetched messages per partition;
 	// lower ChannelBufferSize when messages are large.
 	Sarama func(*sarama.Config)
-	// Logger receives connection trouble and dead-lettering. Default
-	// slog.Default().
+	// Logger receives connection trouble and dead-lettering, with the
+	// task's topology, component and task attached. Default: the task's
+	// logger (TopologyContext.Logger), which on a cluster node names the
+	// node too.
 	Logger *slog.Logger
 
 	// abandonOnClose makes Close store nothing, as if the process died:
@@ -143,6 +145,7 @@ type OffsetStorage struct {
 	// ZooKeeper stores offsets at
 	// <Root>/offsets/<topology>/<spout>/<topic>/<partition>, where
 	// `squall offsets` reads and rewrites them. The way of a cluster.
+	// Without a Logger of its own it logs as the spout does.
 	ZooKeeper *cluster.ZKOptions
 	// KafkaGroup stores offsets as this consumer group's committed offsets
 	// in Kafka (no group membership is used: the spout's tasks split the
@@ -268,9 +271,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ClientID == "" {
 		c.ClientID = DefaultClientID
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
 	}
 	return c, nil
 }

@@ -167,7 +167,7 @@ func (m *manager) connect() error {
 		client.Close()
 		return fmt.Errorf("kafka consumer: %w", err)
 	}
-	store, err := openStore(m.conf.Offsets, m.topo, m.spout, client)
+	store, err := openStore(m.conf.Offsets, m.topo, m.spout, client, m.log)
 	if err != nil {
 		consumer.Close()
 		client.Close()

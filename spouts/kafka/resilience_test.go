@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
@@ -33,6 +34,51 @@ func TestKafkaUnreachableAtStart(t *testing.T) {
 	}
 	k.Start()
 	wait(t, 30*time.Second, "every message once Kafka is back", func() bool { p, _ := l.counts(); return p == 1000 })
+}
+
+// With no Logger of its own, a spout logs through its task's logger, as do
+// its offsets' ZooKeeper options without one: the runtime's logger, with
+// the fields a node gives it, and the topology, component and task.
+func TestSpoutLogsThroughItsTasksLogger(t *testing.T) {
+	k := testinfra.StartKafka(t, kfake.SeedTopics(1, "orders"))
+	for _, c := range []struct {
+		name string
+		conf Config
+		msg  string
+	}{
+		{"kafka", Config{Brokers: []string{"127.0.0.1:1"}, Offsets: OffsetStorage{File: filepath.Join(t.TempDir(), "offsets.json")}},
+			"kafka spout cannot connect; retrying"},
+		{"zookeeper", Config{Brokers: k.Brokers(), Offsets: OffsetStorage{ZooKeeper: &cluster.ZKOptions{Servers: []string{"127.0.0.1:1"}, SessionTimeout: time.Second}}},
+			"failed to connect to 127.0.0.1:1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.conf.Topics = []string{"orders"}
+			factory, err := New(c.conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := topology.NewBuilder()
+			b.SetSpout("orders", factory, 1)
+			topo, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs testinfra.Logs
+			lt, err := actors.RunLocal(context.Background(), topo, topology.Config{Name: "logged", Logger: logs.Logger("node", "n1")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lt.Shutdown()
+			var rec map[string]any
+			wait(t, 10*time.Second, "the spout to log "+c.msg, func() bool {
+				rec = logs.Record(c.msg)
+				return rec != nil
+			})
+			if rec["node"] != "n1" || rec["topology"] != "logged" || rec["component"] != "orders" || rec["task"] != float64(topo.Tasks("orders")[0]) {
+				t.Fatalf("the spout's line does not say where it was written: %v", rec)
+			}
+		})
+	}
 }
 
 // Partitions added to a topic while the spout runs are picked up and read

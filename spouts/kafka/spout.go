@@ -52,16 +52,14 @@ func (s *Spout) Open(tc *topology.TopologyContext, out topology.SpoutOutputColle
 		if !ok {
 			return fmt.Errorf("kafka spout %s: Offsets: %w (it is not running on a cluster, whose ZooKeeper is the default)", tc.ComponentID, ErrOffsetStorage)
 		}
-		zk.Logger = s.conf.Logger
 		s.conf.Offsets.ZooKeeper = &zk
 	}
 	s.tc, s.out = tc, out
 	s.parts = map[partitionKey]*partition{}
 	s.errLogged = map[partitionKey]time.Time{}
 	s.lastCommit = time.Now()
-	log := s.conf.Logger.With("topology", tc.TopologyName, "component", tc.ComponentID, "task", tc.TaskID)
 	s.mgr = newManager(s.conf, tc.TopologyName, tc.ComponentID, tc.TaskID, tc.TaskIndex,
-		len(tc.ComponentTasks(tc.ComponentID)), tc.RunID, log)
+		len(tc.ComponentTasks(tc.ComponentID)), tc.RunID, tc.TaskLogger(s.conf.Logger))
 	s.mgr.start()
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,11 +27,17 @@ type offsetStore interface {
 }
 
 // openStore connects the configured store. client is the spout's Kafka
-// client, which the Kafka group store commits through.
-func openStore(o OffsetStorage, topo, spout string, client sarama.Client) (offsetStore, error) {
+// client, which the Kafka group store commits through; log is the task's,
+// which ZooKeeper's connection trouble goes to unless its options name a
+// logger.
+func openStore(o OffsetStorage, topo, spout string, client sarama.Client, log *slog.Logger) (offsetStore, error) {
 	switch {
 	case o.ZooKeeper != nil:
-		zo, err := cluster.OpenOffsets(*o.ZooKeeper)
+		zk := *o.ZooKeeper
+		if zk.Logger == nil {
+			zk.Logger = log
+		}
+		zo, err := cluster.OpenOffsets(zk)
 		if err != nil {
 			return nil, err
 		}
