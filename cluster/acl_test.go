@@ -120,6 +120,12 @@ func TestSecuredRootPassesAndOpenZnodesUnderItAreFound(t *testing.T) {
 	z := testinfra.StartZooKeeper(t)
 	opts := ZKOptions{Servers: []string{z.Addr()}, Root: "/secure", Auth: "ops:s3cret"}
 	makeRoot(t, opts, SpoutOffset{Spout: "s", Topic: "orders", Partition: 3, Offset: 1})
+	ops := zkConn(t, z.Addr(), opts.Auth)
+	// squall before the check gave its znodes to the "auth" scheme, which
+	// ZooKeeper stores as the same digest.
+	if _, err := ops.Create("/secure/topologies/earlier", nil, 0, zk.AuthACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
 	admin, err := NewAdmin(opts)
 	if err != nil {
 		t.Fatalf("admin on a root secured from the start: %v", err)
@@ -137,7 +143,6 @@ func TestSecuredRootPassesAndOpenZnodesUnderItAreFound(t *testing.T) {
 	}
 	o.Close()
 
-	ops := zkConn(t, z.Addr(), opts.Auth)
 	if _, err := ops.SetACL("/secure/offsets/t/s/orders/3", append(zk.DigestACL(zk.PermAll, "ops", "s3cret"), zk.WorldACL(zk.PermWrite)...), -1); err != nil {
 		t.Fatal(err)
 	}

@@ -124,7 +124,7 @@ func (f *zkFlags) credentials() (string, error) {
 	}
 	switch {
 	case len(given) > 1:
-		return "", fmt.Errorf("ZooKeeper credentials given by both %s: give them once", strings.Join(given, " and "))
+		return "", fmt.Errorf("ZooKeeper credentials come from %s at once; give one of them", strings.Join(given, " and "))
 	case f.authFile != "":
 		return readAuthFile(f.authFile)
 	case f.auth != "":
@@ -134,8 +134,8 @@ func (f *zkFlags) credentials() (string, error) {
 }
 
 // readAuthFile reads user:password from a file only its owner can read or
-// change: anyone else could read the password, or swap in credentials of
-// their own that squall would then make its znodes over to.
+// change: anyone else could read the password, or swap in their own, and
+// squall would give its znodes to them.
 func readAuthFile(name string) (string, error) {
 	file, err := os.Open(name)
 	if err != nil {
