@@ -57,14 +57,12 @@ func (a *Admin) topologyOf(rec *TopologyRecord) *topology.Topology {
 	return topo
 }
 
-// NewAdmin connects to ZooKeeper.
+// NewAdmin connects to ZooKeeper. With opts.Auth it fails with ErrOpenACL
+// while anyone else can change squall's znodes: what it submitted there
+// could be changed under it.
 func NewAdmin(opts ZKOptions) (*Admin, error) {
-	c, _, err := dialZK(opts)
+	c, err := openRoot(opts)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.ensureDirs(); err != nil {
-		c.close()
 		return nil, err
 	}
 	return &Admin{zk: c}, nil

@@ -28,6 +28,7 @@ func (l layout) topologies() string            { return path.Join(l.root, "topol
 func (l layout) topology(name string) string   { return path.Join(l.root, "topologies", name) }
 func (l layout) assignments() string           { return path.Join(l.root, "assignments") }
 func (l layout) assignment(name string) string { return path.Join(l.root, "assignments", name) }
+func (l layout) offsets() string               { return path.Join(l.root, "offsets") }
 func (l layout) dirs() []string {
 	return []string{l.root, l.nodes(), l.leader(), l.topologies(), l.assignments()}
 }

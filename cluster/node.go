@@ -80,7 +80,9 @@ type share struct {
 }
 
 // StartNode starts the transport, joins the cluster and follows its
-// assignments until Stop.
+// assignments until Stop. With opts.ZK.Auth it fails with ErrOpenACL while
+// anyone else can change squall's znodes: they could make it run anything
+// registered, with settings of their choosing.
 func StartNode(opts NodeOptions) (*Node, error) {
 	if opts.Slots <= 0 {
 		opts.Slots = 4
@@ -99,13 +101,8 @@ func StartNode(opts NodeOptions) (*Node, error) {
 	if opts.ID == "" {
 		opts.ID = t.Addr
 	}
-	c, _, err := dialZK(opts.ZK)
+	c, err := openRoot(opts.ZK)
 	if err != nil {
-		t.Stop()
-		return nil, err
-	}
-	if err := c.ensureDirs(); err != nil {
-		c.close()
 		t.Stop()
 		return nil, err
 	}

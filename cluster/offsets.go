@@ -42,10 +42,17 @@ type Offsets struct {
 }
 
 // OpenOffsets connects to ZooKeeper. It fails with ErrNoZooKeeper when no
-// server gives a session within the session timeout.
+// server gives a session within the session timeout, and with auth, with
+// ErrOpenACL while others can change the root or its offsets folder. Only
+// those two are checked, not every offset as a node does at its start: each
+// spout task opens its own.
 func OpenOffsets(opts ZKOptions) (*Offsets, error) {
 	c, _, err := dialZK(opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.verifyACLs(false, c.l.root, c.l.offsets()); err != nil {
+		c.close()
 		return nil, err
 	}
 	return &Offsets{zk: c}, nil

@@ -21,7 +21,8 @@ type ZKOptions struct {
 	// SessionTimeout bounds how long a dead node keeps its tasks. Default 6s.
 	SessionTimeout time.Duration
 	// Auth, as "user:password", authenticates with ZooKeeper's digest scheme;
-	// znodes squall creates are then readable and writable by that user only.
+	// znodes squall creates are then readable and writable by that user only,
+	// and squall refuses to work under a root others can change (ErrOpenACL).
 	Auth string
 	// Logger receives connection events. Default slog.Default().
 	Logger *slog.Logger
@@ -94,7 +95,8 @@ func dialZK(opts ZKOptions) (*zkClient, <-chan zk.Event, error) {
 	}
 	c := &zkClient{conn: conn, l: layout{root: opts.Root}, acl: zk.WorldACL(zk.PermAll), log: opts.Logger, watched: map[string]bool{}}
 	if opts.Auth != "" {
-		if !strings.Contains(opts.Auth, ":") {
+		user, password, ok := strings.Cut(opts.Auth, ":")
+		if !ok {
 			conn.Close()
 			return nil, nil, fmt.Errorf("ZooKeeper auth must be user:password")
 		}
@@ -102,7 +104,10 @@ func dialZK(opts ZKOptions) (*zkClient, <-chan zk.Event, error) {
 			conn.Close()
 			return nil, nil, fmt.Errorf("ZooKeeper digest auth: %w", err)
 		}
-		c.acl = zk.AuthACL(zk.PermAll)
+		// The digest itself rather than the "auth" scheme, which ZooKeeper
+		// expands to it: verifyACLs and SecureRoot compare ACLs read back
+		// against this one.
+		c.acl = zk.DigestACL(zk.PermAll, user, password)
 	}
 	deadline := time.After(opts.SessionTimeout + 2*time.Second)
 	for conn.State() != zk.StateHasSession {
@@ -126,6 +131,24 @@ func (c *zkClient) ensureDirs() error {
 		}
 	}
 	return nil
+}
+
+// openRoot connects to the cluster's root, creating its folders, and with
+// auth refuses it while others can change anything under it.
+func openRoot(opts ZKOptions) (*zkClient, error) {
+	c, _, err := dialZK(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.ensureDirs(); err != nil {
+		c.close()
+		return nil, err
+	}
+	if err := c.verifyACLs(true, c.l.root); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // getJSON reads a znode into v; ok is false when it does not exist.

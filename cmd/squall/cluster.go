@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -79,16 +80,24 @@ func ordersAnalysis(settings map[string]string) (*topology.Topology, topology.Co
 
 // zkFlags are the flags of every command that talks to ZooKeeper.
 type zkFlags struct {
-	servers string
-	root    string
-	auth    string
-	timeout time.Duration
+	servers  string
+	root     string
+	auth     string
+	authFile string
+	timeout  time.Duration
 }
+
+// zkAuthEnv holds ZooKeeper's user:password for a process started with
+// neither --zk-auth nor --zk-auth-file: unlike a flag, it is not shown by ps
+// to other users.
+const zkAuthEnv = "SQUALL_ZK_AUTH"
 
 func (f *zkFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.servers, "zk", "", "ZooKeeper servers, host:port[,host:port...] (required)")
 	cmd.Flags().StringVar(&f.root, "zk-root", cluster.DefaultRoot, "ZooKeeper path squall keeps its state under")
-	cmd.Flags().StringVar(&f.auth, "zk-auth", "", "ZooKeeper digest auth, user:password; squall's znodes are then that user's only")
+	cmd.Flags().StringVar(&f.auth, "zk-auth", "", "ZooKeeper digest auth, user:password; squall's znodes are then that user's only, and squall refuses a root others can change. "+
+		"Visible to every user of the machine in ps: prefer --zk-auth-file or $"+zkAuthEnv)
+	cmd.Flags().StringVar(&f.authFile, "zk-auth-file", "", "file holding ZooKeeper's user:password (as --zk-auth), readable by its owner only")
 	cmd.Flags().DurationVar(&f.timeout, "zk-session-timeout", 6*time.Second, "ZooKeeper session timeout: how long a dead node keeps its tasks")
 }
 
@@ -96,7 +105,59 @@ func (f *zkFlags) options() (cluster.ZKOptions, error) {
 	if f.servers == "" {
 		return cluster.ZKOptions{}, fmt.Errorf("--zk is required (host:port of a ZooKeeper server)")
 	}
-	return cluster.ZKOptions{Servers: splitList(f.servers), Root: f.root, Auth: f.auth, SessionTimeout: f.timeout}, nil
+	auth, err := f.credentials()
+	if err != nil {
+		return cluster.ZKOptions{}, err
+	}
+	return cluster.ZKOptions{Servers: splitList(f.servers), Root: f.root, Auth: auth, SessionTimeout: f.timeout}, nil
+}
+
+// credentials returns ZooKeeper's user:password from the one place it is
+// given, if any.
+func (f *zkFlags) credentials() (string, error) {
+	env := os.Getenv(zkAuthEnv)
+	var given []string
+	for _, src := range []struct{ name, value string }{{"--zk-auth", f.auth}, {"--zk-auth-file", f.authFile}, {"$" + zkAuthEnv, env}} {
+		if src.value != "" {
+			given = append(given, src.name)
+		}
+	}
+	switch {
+	case len(given) > 1:
+		return "", fmt.Errorf("ZooKeeper credentials come from %s at once; give one of them", strings.Join(given, " and "))
+	case f.authFile != "":
+		return readAuthFile(f.authFile)
+	case f.auth != "":
+		return f.auth, nil
+	}
+	return env, nil
+}
+
+// readAuthFile reads user:password from a file only its owner can read or
+// change: anyone else could read the password, or swap in their own, and
+// squall would give its znodes to them.
+func readAuthFile(name string) (string, error) {
+	file, err := os.Open(name)
+	if err != nil {
+		return "", fmt.Errorf("--zk-auth-file: %w", err)
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return "", fmt.Errorf("--zk-auth-file: %w", err)
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("--zk-auth-file %s: mode %04o lets users other than its owner read or change it; chmod 600 it", name, perm)
+	}
+	data, err := io.ReadAll(file)
+	if err != nil {
+		return "", fmt.Errorf("--zk-auth-file %s: %w", name, err)
+	}
+	auth := strings.TrimRight(string(data), "\r\n")
+	if auth == "" {
+		return "", fmt.Errorf("--zk-auth-file %s is empty; it should hold user:password", name)
+	}
+	return auth, nil
 }
 
 func (f *zkFlags) admin() (*cluster.Admin, error) {

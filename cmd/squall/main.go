@@ -43,6 +43,7 @@ func newRootCommand() *cobra.Command {
 		newGenOrdersCommand(),
 		newTailCommand(),
 		newUICommand(),
+		newZKSecureCommand(),
 	)
 	return root
 }
