@@ -1,16 +1,15 @@
 package actors
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
 )
@@ -23,24 +22,6 @@ const (
 	otherAddr = "127.0.0.3:1"
 )
 
-// syncBuffer is a log destination tests read while tasks write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // peerRig runs the sink of spout (2 tasks, on peerAddr) → sink here.
 type peerRig struct {
 	lt       *LocalTopology
@@ -48,7 +29,7 @@ type peerRig struct {
 	spouts   []int
 	sink     int
 	executed atomic.Int64
-	logs     syncBuffer
+	logs     testinfra.Logs
 }
 
 func newPeerRig(t *testing.T) *peerRig {
@@ -70,7 +51,7 @@ func newPeerRig(t *testing.T) *peerRig {
 	}
 	r.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quietLogger() }))
 	t.Cleanup(r.system.Shutdown)
-	conf := topology.Config{Name: "mine", Logger: slog.New(slog.NewTextHandler(&r.logs, nil))}
+	conf := topology.Config{Name: "mine", Logger: r.logs.Logger()}
 	if r.lt, err = RunOn(context.Background(), r.system, topo, conf, placement); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +126,7 @@ func TestTasksAcceptOnlyWhatTheirPeersMaySend(t *testing.T) {
 	r.deliver(r.sink, r.frame(t, "mine", s1, s1), peerAddr)
 	wait(t, 5*time.Second, "a good batch executed", func() bool { return r.executed.Load() == 1 })
 	logs := r.logs.String()
-	for _, want := range []string{"peer=" + otherAddr, "peer=" + peerAddr, "refused from peer: tuple batch", "refused from peer: credit", "component=sink"} {
+	for _, want := range []string{`"peer":"` + otherAddr, `"peer":"` + peerAddr, "refused from peer: tuple batch", "refused from peer: credit", `"component":"sink"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the logs lack %q:\n%s", want, logs)
 		}

@@ -1,18 +1,17 @@
 package nodetest
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
-	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
+	"github.com/go-zookeeper/zk"
 	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/internal/testinfra"
@@ -22,24 +21,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	gproto "google.golang.org/protobuf/proto"
 )
-
-// logBuffer is a log destination tests read while nodes write.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // endlessSpout emits ids for ever and counts the acked ones.
 type endlessSpout struct {
@@ -84,7 +65,7 @@ type gateRig struct {
 	a, b          *cluster.Transport
 	acked         atomic.Int64
 	seen, forged  atomic.Int64
-	logsA, logsB  logBuffer
+	logsA, logsB  testinfra.Logs
 	spoutTask     int
 	sinkTask      int
 	sinkPID       *actor.PID
@@ -101,8 +82,8 @@ func startGateRig(t *testing.T, hostA, hostB string, opts func(host string) clus
 	}
 	r := &gateRig{spoutTask: 2, sinkTask: 1, topologyName: "gated", transportOpts: opts}
 	oa, ob := opts(hostA), opts(hostB)
-	oa.Logger = slog.New(slog.NewTextHandler(&r.logsA, nil))
-	ob.Logger = slog.New(slog.NewTextHandler(&r.logsB, nil))
+	oa.Logger = r.logsA.Logger()
+	ob.Logger = r.logsB.Logger()
 	r.a, r.b = startTransport(t, oa), startTransport(t, ob)
 	build := func() *topology.Topology {
 		bl := topology.NewBuilder()
@@ -117,7 +98,7 @@ func startGateRig(t *testing.T, hostA, hostB string, opts func(host string) clus
 	placement := func(self string) actors.Placement {
 		return actors.Placement{Self: self, Tasks: map[int]string{r.sinkTask: r.b.Addr, r.spoutTask: r.a.Addr}}
 	}
-	conf := topology.Config{Name: r.topologyName, MessageTimeout: 2 * time.Second, Logger: slog.New(slog.NewTextHandler(&r.logsB, nil))}
+	conf := topology.Config{Name: r.topologyName, MessageTimeout: 2 * time.Second, Logger: r.logsB.Logger()}
 	r.runA, r.runB = runOnBoth(t, r.a, r.b, build(), build(), conf, placement)
 	r.sinkPID = actor.NewPID(r.b.Addr, r.topologyName+"/sink-1")
 	r.spoutPID = actor.NewPID(r.a.Addr, r.topologyName+"/spout-2")
@@ -274,7 +255,7 @@ func TestClusterSecretKeepsOthersOut(t *testing.T) {
 		t.Fatalf("the sink executed %d forged tuples", n)
 	}
 	logs := r.logsB.String()
-	for _, want := range []string{"TLS handshake of an incoming connection", "the peer's certificate is not for it", "peer=127.0.0.4:1"} {
+	for _, want := range []string{"TLS handshake of an incoming connection", "the peer's certificate is not for it", `"peer":"127.0.0.4:1"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("node B's logs lack %q:\n%s", want, logs)
 		}
@@ -292,3 +273,65 @@ func TestTransportsOthersCanReachNeedTLSOrASecret(t *testing.T) {
 		t.Fatal("a transport with both certificates and a secret started")
 	}
 }
+
+// TestNodesOfAnotherTransportGetNoPlace: a node whose transport security
+// differs from the live nodes' refuses to join; one that registered anyway
+// (an older squall, or two started at once) is given no tasks.
+func TestNodesOfAnotherTransportGetNoPlace(t *testing.T) {
+	z := testinfra.StartZooKeeper(t)
+	registerTestTopology()
+	testPool.Store(newPool(1<<30, time.Minute))
+	zkOpts := cluster.ZKOptions{Servers: []string{z.Addr()}, SessionTimeout: 4 * time.Second}
+	start := func(secret []byte) (*cluster.Node, error) {
+		return cluster.StartNode(cluster.NodeOptions{ZK: zkOpts, Listen: "127.0.0.1:0", Secret: secret, Resync: 200 * time.Millisecond, Logger: quiet()})
+	}
+	node, err := start(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(node.Stop)
+	for name, secret := range map[string][]byte{"plaintext": nil, "another secret": []byte("the secret of another cluster")} {
+		if other, err := start(secret); !errors.Is(err, cluster.ErrTransportMismatch) {
+			if other != nil {
+				other.Stop()
+			}
+			t.Fatalf("a %s node joined a cluster of secret nodes: %v", name, err)
+		}
+	}
+
+	// A plaintext node that registered by itself.
+	conn, _, err := zk.Connect([]string{z.Addr()}, 4*time.Second, zk.WithLogger(zkQuiet{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	info, _ := json.Marshal(cluster.NodeInfo{ID: "stranger", Addr: "127.0.0.9:1", Slots: 4, Started: time.Now()})
+	if _, err := conn.Create("/squall/nodes/stranger", info, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := cluster.NewAdmin(zkOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.Submit("cluster-test", cluster.SubmitOptions{Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	var nodes []string
+	wait(t, 20*time.Second, "the topology assigned", func() bool {
+		list, err := admin.List()
+		if err != nil || len(list) != 1 {
+			return false
+		}
+		nodes = list[0].Nodes
+		return len(nodes) > 0
+	})
+	if len(nodes) != 1 || nodes[0] != node.ID() {
+		t.Fatalf("the topology was assigned to %v, want only %s", nodes, node.ID())
+	}
+}
+
+// zkQuiet drops go-zookeeper's logs.
+type zkQuiet struct{}
+
+func (zkQuiet) Printf(string, ...any) {}
