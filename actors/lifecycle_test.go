@@ -207,6 +207,26 @@ func TestBadEmitsAreClearErrors(t *testing.T) {
 	}
 }
 
+// The topology's name names its actors and becomes a path segment of its
+// tasks' PIDs, so it is held to the name rule.
+func TestRunRefusesATopologyNameOutsideTheRule(t *testing.T) {
+	b := topology.NewBuilder()
+	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(0)} }, 1)
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"../nodes/x", "a/b", "."} {
+		lt, err := RunLocal(context.Background(), topo, topology.Config{Name: name, Logger: quietLogger()})
+		if !errors.Is(err, topology.ErrBadName) || !strings.Contains(err.Error(), `topology name "`+name+`"`) {
+			if lt != nil {
+				lt.Shutdown()
+			}
+			t.Errorf("RunLocal named %q: %v, want ErrBadName naming it", name, err)
+		}
+	}
+}
+
 func TestMetricsCountWhatHappened(t *testing.T) {
 	const n = 3000
 	l := newLedger(n)

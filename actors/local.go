@@ -90,6 +90,11 @@ func start(ctx context.Context, system *actor.ActorSystem, topo *topology.Topolo
 		return nil, errors.New("actors: nil topology")
 	}
 	conf = conf.Defaults()
+	// The name names the topology's actors, and its tasks' PIDs on other
+	// nodes ("<name>/<component>-<task>").
+	if err := topology.ValidateName(topology.TopologyName, conf.Name); err != nil {
+		return nil, fmt.Errorf("start topology: %w", err)
+	}
 	if topo.NumTasks() > maxTasks {
 		return nil, fmt.Errorf("start topology %q: %d tasks, more than the %d a tree's root id can name", conf.Name, topo.NumTasks(), maxTasks)
 	}

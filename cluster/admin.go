@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -83,12 +82,16 @@ type SubmitOptions struct {
 // its tasks and the nodes start them. The name must be registered in this
 // binary (and so in the nodes', which run the same one).
 func (a *Admin) Submit(name string, opts SubmitOptions) error {
+	p, err := a.zk.l.topology(name)
+	if err != nil {
+		return fmt.Errorf("submit: %w", err)
+	}
 	rec := &TopologyRecord{Name: name, Status: StatusActive, Workers: opts.Workers, Settings: opts.Settings, Submitted: time.Now().UTC(), Version: 1}
 	if _, _, err := build(rec); err != nil {
 		return err
 	}
 	var old TopologyRecord
-	if _, ok, err := a.zk.getJSON(a.zk.l.topology(name), &old); err != nil {
+	if _, ok, err := a.zk.getJSON(p, &old); err != nil {
 		return err
 	} else if ok {
 		return fmt.Errorf("submit %q: %w (status %s)", name, ErrExists, old.Status)
@@ -97,7 +100,7 @@ func (a *Admin) Submit(name string, opts SubmitOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.zk.conn.Create(a.zk.l.topology(name), data, 0, a.zk.acl); err != nil {
+	if _, err := a.zk.conn.Create(p, data, 0, a.zk.acl); err != nil {
 		if errors.Is(err, zk.ErrNodeExists) {
 			return fmt.Errorf("submit %q: %w", name, ErrExists)
 		}
@@ -117,19 +120,26 @@ type TopologySummary struct {
 
 // List returns the submitted topologies, by name.
 func (a *Admin) List() ([]TopologySummary, error) {
-	names, _, err := a.zk.conn.Children(a.zk.l.topologies())
+	names, err := a.zk.children(a.zk.l.dir(topologiesDir), topology.TopologyName)
 	if err != nil {
-		return nil, fmt.Errorf("list topologies: %w", err)
+		return nil, err
 	}
-	sort.Strings(names)
 	var out []TopologySummary
 	for _, name := range names {
+		tp, err := a.zk.l.topology(name)
+		if err != nil {
+			return nil, err
+		}
+		ap, err := a.zk.l.assignment(name)
+		if err != nil {
+			return nil, err
+		}
 		var s TopologySummary
-		if _, ok, err := a.zk.getJSON(a.zk.l.topology(name), &s.TopologyRecord); err != nil || !ok {
+		if _, ok, err := a.zk.getJSON(tp, &s.TopologyRecord); err != nil || !ok {
 			continue
 		}
 		var asg Assignment
-		if _, ok, _ := a.zk.getJSON(a.zk.l.assignment(name), &asg); ok {
+		if _, ok, _ := a.zk.getJSON(ap, &asg); ok {
 			s.Nodes, s.Tasks = asg.NodesUsed(), len(asg.Tasks)
 		}
 		out = append(out, s)
@@ -139,15 +149,18 @@ func (a *Admin) List() ([]TopologySummary, error) {
 
 // Nodes returns the live nodes, by id.
 func (a *Admin) Nodes() ([]NodeInfo, error) {
-	ids, _, err := a.zk.conn.Children(a.zk.l.nodes())
+	ids, err := a.zk.children(a.zk.l.dir(nodesDir), topology.NodeID)
 	if err != nil {
-		return nil, fmt.Errorf("list nodes: %w", err)
+		return nil, err
 	}
-	sort.Strings(ids)
 	var out []NodeInfo
 	for _, id := range ids {
+		p, err := a.zk.l.node(id)
+		if err != nil {
+			return nil, err
+		}
 		var info NodeInfo
-		if _, ok, err := a.zk.getJSON(a.zk.l.node(id), &info); err == nil && ok {
+		if _, ok, err := a.zk.getJSON(p, &info); err == nil && ok {
 			out = append(out, info)
 		}
 	}
@@ -214,9 +227,13 @@ func (r *TopologyRecord) setStatus(s Status) error {
 
 // update changes a topology record with optimistic concurrency.
 func (a *Admin) update(name string, change func(*TopologyRecord) error) error {
+	p, err := a.zk.l.topology(name)
+	if err != nil {
+		return err
+	}
 	for {
 		var rec TopologyRecord
-		version, ok, err := a.zk.getJSON(a.zk.l.topology(name), &rec)
+		version, ok, err := a.zk.getJSON(p, &rec)
 		if err != nil {
 			return err
 		}
@@ -230,7 +247,7 @@ func (a *Admin) update(name string, change func(*TopologyRecord) error) error {
 		if err != nil {
 			return err
 		}
-		_, err = a.zk.conn.Set(a.zk.l.topology(name), data, version)
+		_, err = a.zk.conn.Set(p, data, version)
 		if errors.Is(err, zk.ErrBadVersion) {
 			continue // changed under us: read again
 		}

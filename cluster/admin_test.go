@@ -1,7 +1,10 @@
 package cluster
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -135,5 +138,87 @@ func TestSubmittedSettingsTuneTheRuntime(t *testing.T) {
 	}
 	if conf.MessageTimeout != 90*time.Second || conf.MaxSpoutPending != 20000 || conf.Settings["k"] != "v" {
 		t.Fatalf("config: timeout %v, max spout pending %d, settings %v", conf.MessageTimeout, conf.MaxSpoutPending, conf.Settings)
+	}
+}
+
+// The attack of issue 13: a topology "name" that, joined into a path, was a
+// node's znode. Every Admin method refuses it by name and ZooKeeper is left
+// as it was.
+func TestAdminRefusesATraversalNameAndChangesNothing(t *testing.T) {
+	z := testinfra.StartZooKeeper(t)
+	registerAdminTopology()
+	opts := ZKOptions{Servers: []string{z.Addr()}}
+	node, err := StartNode(NodeOptions{ZK: opts, Listen: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Stop()
+	admin, err := NewAdmin(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	conn := z.Connect(t)
+	znode := "/squall/nodes/" + node.ID()
+	before, beforeStat, err := conn.Get(znode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "../nodes/" + node.ID()
+	for op, call := range map[string]func() error{
+		"submit":     func() error { return admin.Submit(name, SubmitOptions{}) },
+		"activate":   func() error { return admin.Activate(name) },
+		"deactivate": func() error { return admin.Deactivate(name) },
+		"kill":       func() error { return admin.Kill(name, 0) },
+		"rebalance":  func() error { return admin.Rebalance(name, map[string]int{"spout": 1}, 1) },
+	} {
+		if err := call(); !errors.Is(err, topology.ErrBadName) || !strings.Contains(err.Error(), strconv.Quote(name)) {
+			t.Errorf("%s %q: %v, want ErrBadName naming it", op, name, err)
+		}
+	}
+	after, afterStat, err := conn.Get(znode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(after) != string(before) || afterStat.Mzxid != beforeStat.Mzxid {
+		t.Fatalf("the node's znode changed:\nbefore %s\nafter  %s", before, after)
+	}
+	if kids, _, err := conn.Children("/squall/topologies"); err != nil || len(kids) != 0 {
+		t.Fatalf("topologies after refused calls: %v %v", kids, err)
+	}
+}
+
+// A child in ZooKeeper that is no name squall gives (written by hand, or by
+// something else) is left out of what is read, with a warning, never made
+// into a path.
+func TestChildrenThatAreNoNamesAreSkippedWithAWarning(t *testing.T) {
+	z := testinfra.StartZooKeeper(t)
+	registerAdminTopology()
+	var logs bytes.Buffer // written by List and Nodes only: the ZooKeeper client logs at debug level
+	admin, err := NewAdmin(ZKOptions{Servers: []string{z.Addr()}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.Submit("admin-test", SubmitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	conn := z.Connect(t)
+	for _, p := range []string{"/squall/topologies/orders count", "/squall/nodes/ordеrs"} {
+		if _, err := conn.Create(p, []byte(`{"name":"x"}`), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tops, err := admin.List()
+	if err != nil || len(tops) != 1 || tops[0].Name != "admin-test" {
+		t.Fatalf("list: %+v %v", tops, err)
+	}
+	if nodes, err := admin.Nodes(); err != nil || len(nodes) != 0 {
+		t.Fatalf("nodes: %+v %v", nodes, err)
+	}
+	for _, want := range []string{`topology name \"orders count\"`, `node id \"ordеrs\"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no warning naming %s in:\n%s", want, logs.String())
+		}
 	}
 }

@@ -2,10 +2,13 @@ package cluster
 
 import (
 	"encoding/json"
+	"fmt"
 	"path"
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/squall-stream/squall/topology"
 )
 
 // DefaultRoot is the ZooKeeper path everything squall keeps lives under.
@@ -18,21 +21,92 @@ const DefaultRoot = "/squall"
 //	<root>/leader/n_<seq>      ephemeral sequential, data = node id; lowest leads
 //	<root>/topologies/<name>   TopologyRecord: what was submitted, and its status
 //	<root>/assignments/<name>  Assignment: which node runs each task
-//	<root>/offsets/...         the Kafka spouts' offsets
+//	<root>/offsets/<topology>/<spout>/<topic>/<partition>  the Kafka spouts' offsets
 type layout struct{ root string }
 
-func (l layout) nodes() string                 { return path.Join(l.root, "nodes") }
-func (l layout) node(id string) string         { return path.Join(l.root, "nodes", id) }
-func (l layout) leader() string                { return path.Join(l.root, "leader") }
-func (l layout) topologies() string            { return path.Join(l.root, "topologies") }
-func (l layout) topology(name string) string   { return path.Join(l.root, "topologies", name) }
-func (l layout) assignments() string           { return path.Join(l.root, "assignments") }
-func (l layout) assignment(name string) string { return path.Join(l.root, "assignments", name) }
-func (l layout) offsets() string               { return path.Join(l.root, "offsets") }
-func (l layout) dirs() []string {
-	return []string{l.root, l.nodes(), l.leader(), l.topologies(), l.assignments()}
+// dir is a directory right under the root. It is a type of its own so
+// that only the constants below, never a name from outside, can be one.
+type dir string
+
+const (
+	nodesDir       dir = "nodes"
+	leaderDir      dir = "leader"
+	topologiesDir  dir = "topologies"
+	assignmentsDir dir = "assignments"
+	offsetsDir     dir = "offsets"
+)
+
+// The kinds of the names in znode paths that are not topology's.
+const (
+	kafkaTopic      topology.NameKind = "Kafka topic"
+	kafkaPartition  topology.NameKind = "partition"
+	leaderCandidate topology.NameKind = "leader candidate"
+)
+
+// elem is one element of a znode path below a directory: a name, and what
+// it names.
+type elem struct {
+	kind topology.NameKind
+	name string
 }
-func (l layout) leaderCandidate() string { return path.Join(l.leader(), "n_") }
+
+// newLayout takes the root only as an absolute, clean path, so that what
+// is below it in a path is below it in ZooKeeper.
+func newLayout(root string) (layout, error) {
+	if !path.IsAbs(root) || path.Clean(root) != root {
+		return layout{}, fmt.Errorf("ZooKeeper root %q: want an absolute path such as %s, with no \".\" or \"..\" and no '/' at the end", root, DefaultRoot)
+	}
+	return layout{root: root}, nil
+}
+
+// path makes every znode path below a directory. Each name must pass
+// topology.ValidateName, so no name reaches outside its place, wherever it
+// came from: an entrance that forgot to check it, or ZooKeeper itself.
+func (l layout) path(d dir, names ...elem) (string, error) {
+	elems := []string{l.root, string(d)}
+	for _, n := range names {
+		if err := topology.ValidateName(n.kind, n.name); err != nil {
+			return "", err
+		}
+		elems = append(elems, n.name)
+	}
+	return path.Join(elems...), nil
+}
+
+func (l layout) dir(d dir) string { return path.Join(l.root, string(d)) }
+
+func (l layout) node(id string) (string, error) {
+	return l.path(nodesDir, elem{topology.NodeID, id})
+}
+func (l layout) topology(n string) (string, error) {
+	return l.path(topologiesDir, elem{topology.TopologyName, n})
+}
+func (l layout) assignment(n string) (string, error) {
+	return l.path(assignmentsDir, elem{topology.TopologyName, n})
+}
+func (l layout) candidate(c string) (string, error) {
+	return l.path(leaderDir, elem{leaderCandidate, c})
+}
+func (l layout) dirs() []string {
+	return []string{l.root, l.dir(nodesDir), l.dir(leaderDir), l.dir(topologiesDir), l.dir(assignmentsDir)}
+}
+
+// offsetKinds are the kinds of the names below offsets/, in path order.
+var offsetKinds = [...]topology.NameKind{topology.TopologyName, topology.ComponentID, kafkaTopic, kafkaPartition}
+
+// offsets is the path of a topology's stored offsets, given its name, or
+// of a spout's part of them (the spout's id as well), a topic's part of
+// that, or one partition's.
+func (l layout) offsets(names ...string) (string, error) {
+	ns := make([]elem, len(names))
+	for i, n := range names {
+		ns[i] = elem{offsetKinds[i], n}
+	}
+	return l.path(offsetsDir, ns...)
+}
+
+// newCandidate is the prefix ZooKeeper appends a candidate's sequence to.
+func (l layout) newCandidate() string { return path.Join(l.dir(leaderDir), "n_") }
 
 // NodeInfo is what a node registers.
 type NodeInfo struct {

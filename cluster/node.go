@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path"
 	"sort"
 	"sync"
 	"time"
@@ -16,13 +15,16 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/internal/refusal"
+	"github.com/squall-stream/squall/topology"
 )
 
 // NodeOptions configure a node (Storm's supervisor, and Nimbus when it
 // leads).
 type NodeOptions struct {
 	ZK ZKOptions
-	// ID names the node in ZooKeeper. Default: the transport address.
+	// ID names the node in ZooKeeper: a name as topology.ValidateName
+	// takes for a node id, which may hold ':'. Default: the transport
+	// address, host:port.
 	ID string
 	// Listen is the transport address, host:port (port 0: a free port).
 	Listen string
@@ -79,11 +81,19 @@ type share struct {
 	killing bool
 }
 
+// ErrListenHost means a node's listen address without a host other nodes
+// can reach: empty, 0.0.0.0 or ::. The node publishes the address in
+// ZooKeeper as where it is reached, so it must be that.
+var ErrListenHost = errors.New("no host other nodes can reach")
+
 // StartNode starts the transport, joins the cluster and follows its
 // assignments until Stop. With opts.ZK.Auth it fails with ErrOpenACL while
 // anyone else can change squall's znodes: they could make it run anything
 // registered, with settings of their choosing.
 func StartNode(opts NodeOptions) (*Node, error) {
+	if host, port, err := net.SplitHostPort(opts.Listen); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
+		return nil, fmt.Errorf("listen address %q: %w; give the address other nodes reach this one at, such as 192.0.2.10:%s", opts.Listen, ErrListenHost, port)
+	}
 	if opts.Slots <= 0 {
 		opts.Slots = 4
 	}
@@ -100,6 +110,10 @@ func StartNode(opts NodeOptions) (*Node, error) {
 	}
 	if opts.ID == "" {
 		opts.ID = t.Addr
+	}
+	if err := topology.ValidateName(topology.NodeID, opts.ID); err != nil {
+		t.Stop()
+		return nil, fmt.Errorf("start node: %w", err)
 	}
 	c, err := openRoot(opts.ZK)
 	if err != nil {
@@ -223,7 +237,10 @@ func (n *Node) shutdown() {
 // again after a session expired and took them.
 func (n *Node) register() error {
 	info := NodeInfo{ID: n.opts.ID, Addr: n.transport.Addr, Metrics: n.metrics.addr, Slots: n.opts.Slots, Started: time.Now().UTC(), Transport: n.transport.Mode}
-	p := n.zk.l.node(n.opts.ID)
+	p, err := n.zk.l.node(n.opts.ID)
+	if err != nil {
+		return fmt.Errorf("register node: %w", err)
+	}
 	if ok, _, err := n.zk.conn.Exists(p); err != nil {
 		return fmt.Errorf("register node %s: %w", n.opts.ID, err)
 	} else if !ok {
@@ -232,17 +249,21 @@ func (n *Node) register() error {
 			return fmt.Errorf("register node %s: %w", n.opts.ID, err)
 		}
 	}
-	cands, _, err := n.zk.conn.Children(n.zk.l.leader())
+	cands, err := n.zk.children(n.zk.l.dir(leaderDir), leaderCandidate)
 	if err != nil {
 		return fmt.Errorf("election: %w", err)
 	}
 	for _, c := range cands {
-		data, _, err := n.zk.conn.Get(path.Join(n.zk.l.leader(), c))
+		cp, err := n.zk.l.candidate(c)
+		if err != nil {
+			return fmt.Errorf("election: %w", err)
+		}
+		data, _, err := n.zk.conn.Get(cp)
 		if err == nil && string(data) == n.opts.ID {
 			return nil
 		}
 	}
-	if _, err := n.zk.conn.Create(n.zk.l.leaderCandidate(), []byte(n.opts.ID), zk.FlagEphemeral|zk.FlagSequence, n.zk.acl); err != nil {
+	if _, err := n.zk.conn.Create(n.zk.l.newCandidate(), []byte(n.opts.ID), zk.FlagEphemeral|zk.FlagSequence, n.zk.acl); err != nil {
 		return fmt.Errorf("election: %w", err)
 	}
 	return nil
@@ -259,10 +280,9 @@ func (n *Node) reconcile() {
 		n.log.Warn("cannot register", "err", err)
 		return
 	}
-	n.zk.watch(n.zk.l.leader(), true, n.changed)
-	n.zk.watch(n.zk.l.nodes(), true, n.changed)
-	n.zk.watch(n.zk.l.topologies(), true, n.changed)
-	n.zk.watch(n.zk.l.assignments(), true, n.changed)
+	for _, d := range []dir{leaderDir, nodesDir, topologiesDir, assignmentsDir} {
+		n.zk.watch(n.zk.l.dir(d), true, n.changed)
+	}
 	leading := n.checkLeader()
 	if leading {
 		if err := n.lead(); err != nil {
@@ -276,12 +296,16 @@ func (n *Node) reconcile() {
 
 // checkLeader reports whether this node's candidate is the lowest.
 func (n *Node) checkLeader() bool {
-	cands, _, err := n.zk.conn.Children(n.zk.l.leader())
+	// Sorted, n_<10-digit sequence>: lexical order is numeric order.
+	cands, err := n.zk.children(n.zk.l.dir(leaderDir), leaderCandidate)
 	if err != nil || len(cands) == 0 {
 		return false
 	}
-	sort.Strings(cands) // n_<10-digit sequence>: lexical order is numeric order
-	data, _, err := n.zk.conn.Get(path.Join(n.zk.l.leader(), cands[0]))
+	cp, err := n.zk.l.candidate(cands[0])
+	if err != nil {
+		return false
+	}
+	data, _, err := n.zk.conn.Get(cp)
 	leading := err == nil && string(data) == n.opts.ID
 	n.mu.Lock()
 	was := n.leader
@@ -295,14 +319,18 @@ func (n *Node) checkLeader() bool {
 
 // liveNodes reads the registered nodes.
 func (n *Node) liveNodes() (map[string]NodeInfo, error) {
-	ids, _, err := n.zk.conn.Children(n.zk.l.nodes())
+	ids, err := n.zk.children(n.zk.l.dir(nodesDir), topology.NodeID)
 	if err != nil {
-		return nil, fmt.Errorf("list nodes: %w", err)
+		return nil, err
 	}
 	out := make(map[string]NodeInfo, len(ids))
 	for _, id := range ids {
+		p, err := n.zk.l.node(id)
+		if err != nil {
+			return nil, err
+		}
 		var info NodeInfo
-		if _, ok, err := n.zk.getJSON(n.zk.l.node(id), &info); err == nil && ok {
+		if _, ok, err := n.zk.getJSON(p, &info); err == nil && ok {
 			out[id] = info
 		}
 	}
@@ -347,16 +375,20 @@ func (n *Node) lead() error {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	names, _, err := n.zk.conn.Children(n.zk.l.topologies())
+	names, err := n.zk.children(n.zk.l.dir(topologiesDir), topology.TopologyName)
 	if err != nil {
-		return fmt.Errorf("list topologies: %w", err)
+		return err
 	}
 	for _, name := range names {
+		p, err := n.zk.l.topology(name)
+		if err != nil {
+			return err
+		}
 		var rec TopologyRecord
-		if _, ok, err := n.zk.getJSON(n.zk.l.topology(name), &rec); err != nil || !ok {
+		if _, ok, err := n.zk.getJSON(p, &rec); err != nil || !ok {
 			continue
 		}
-		n.zk.watch(n.zk.l.topology(name), false, n.changed)
+		n.zk.watch(p, false, n.changed)
 		if rec.Status == StatusKilled {
 			n.reapKilled(&rec)
 			continue
@@ -380,8 +412,12 @@ func (n *Node) assignTopology(rec *TopologyRecord, ids []string, nodes map[strin
 	for _, c := range topo.Components() {
 		tasks = append(tasks, topo.Tasks(c.ID)...)
 	}
+	ap, err := n.zk.l.assignment(rec.Name)
+	if err != nil {
+		return err
+	}
 	var prev Assignment
-	_, had, err := n.zk.getJSON(n.zk.l.assignment(rec.Name), &prev)
+	_, had, err := n.zk.getJSON(ap, &prev)
 	if err != nil {
 		return err
 	}
@@ -398,7 +434,7 @@ func (n *Node) assignTopology(rec *TopologyRecord, ids []string, nodes map[strin
 	}
 	next.Version = prev.Version + 1
 	n.log.Info("assigning topology", "topology", rec.Name, "version", next.Version, "nodes", next.NodesUsed())
-	return n.zk.putJSON(n.zk.l.assignment(rec.Name), &next)
+	return n.zk.putJSON(ap, &next)
 }
 
 func sameAssignment(a, b *Assignment) bool {
@@ -424,7 +460,12 @@ func (n *Node) reapKilled(rec *TopologyRecord) {
 	if time.Since(seen) < time.Duration(rec.KillWait)+n.opts.ZK.defaults().SessionTimeout {
 		return
 	}
-	for _, p := range []string{n.zk.l.assignment(rec.Name), n.zk.l.topology(rec.Name)} {
+	for _, pathOf := range []func(string) (string, error){n.zk.l.assignment, n.zk.l.topology} {
+		p, err := pathOf(rec.Name)
+		if err != nil {
+			n.log.Warn("cannot remove killed topology", "err", err)
+			return
+		}
 		if err := n.zk.conn.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
 			n.log.Warn("cannot remove killed topology", "path", p, "err", err)
 			return
@@ -438,23 +479,31 @@ func (n *Node) reapKilled(rec *TopologyRecord) {
 // topologies assigned to this node at their current version, follow their
 // status, and stop shares no longer assigned here.
 func (n *Node) supervise() error {
-	names, _, err := n.zk.conn.Children(n.zk.l.assignments())
+	names, err := n.zk.children(n.zk.l.dir(assignmentsDir), topology.TopologyName)
 	if err != nil {
-		return fmt.Errorf("list assignments: %w", err)
+		return err
 	}
 	wanted := map[string]bool{}
 	for _, name := range names {
-		n.zk.watch(n.zk.l.assignment(name), false, n.changed)
-		n.zk.watch(n.zk.l.topology(name), false, n.changed)
+		ap, err := n.zk.l.assignment(name)
+		if err != nil {
+			return err
+		}
+		tp, err := n.zk.l.topology(name)
+		if err != nil {
+			return err
+		}
+		n.zk.watch(ap, false, n.changed)
+		n.zk.watch(tp, false, n.changed)
 		var a Assignment
-		if _, ok, err := n.zk.getJSON(n.zk.l.assignment(name), &a); err != nil || !ok {
+		if _, ok, err := n.zk.getJSON(ap, &a); err != nil || !ok {
 			continue
 		}
 		if a.Nodes[n.opts.ID] == "" {
 			continue
 		}
 		var rec TopologyRecord
-		if _, ok, err := n.zk.getJSON(n.zk.l.topology(name), &rec); err != nil || !ok {
+		if _, ok, err := n.zk.getJSON(tp, &rec); err != nil || !ok {
 			continue
 		}
 		wanted[name] = true

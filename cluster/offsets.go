@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/squall-stream/squall/topology"
 )
 
 // ErrTopologyActive means stored offsets were to be rewritten while the
@@ -51,7 +52,7 @@ func OpenOffsets(opts ZKOptions) (*Offsets, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := c.verifyACLs(false, c.l.root, c.l.offsets()); err != nil {
+	if err := c.verifyACLs(false, c.l.root, c.l.dir(offsetsDir)); err != nil {
 		c.close()
 		return nil, err
 	}
@@ -61,14 +62,17 @@ func OpenOffsets(opts ZKOptions) (*Offsets, error) {
 // Close ends the ZooKeeper session.
 func (o *Offsets) Close() { o.zk.close() }
 
-func (o *Offsets) partitionPath(topology string, so SpoutOffset) string {
-	return path.Join(o.zk.l.root, "offsets", topology, so.Spout, so.Topic, strconv.Itoa(int(so.Partition)))
+func (o *Offsets) partitionPath(topology string, so SpoutOffset) (string, error) {
+	return o.zk.l.offsets(topology, so.Spout, so.Topic, strconv.Itoa(int(so.Partition)))
 }
 
 // Get returns the stored offset of one partition; ok is false when none is.
 func (o *Offsets) Get(topology, spout, topic string, partition int32) (so SpoutOffset, ok bool, err error) {
 	so = SpoutOffset{Spout: spout, Topic: topic, Partition: partition}
-	_, ok, err = o.zk.getJSON(o.partitionPath(topology, so), &so)
+	p, err := o.partitionPath(topology, so)
+	if err == nil {
+		_, ok, err = o.zk.getJSON(p, &so)
+	}
 	if err != nil {
 		return so, false, fmt.Errorf("stored offset of %s/%s partition %d: %w", spout, topic, partition, err)
 	}
@@ -78,8 +82,10 @@ func (o *Offsets) Get(topology, spout, topic string, partition int32) (so SpoutO
 // Put stores offsets, creating the parents as needed.
 func (o *Offsets) Put(topology string, offsets []SpoutOffset) error {
 	for _, so := range offsets {
-		p := o.partitionPath(topology, so)
-		err := o.zk.putJSON(p, so)
+		p, err := o.partitionPath(topology, so)
+		if err == nil {
+			err = o.zk.putJSON(p, so)
+		}
 		if errors.Is(err, zk.ErrNoNode) {
 			if err = o.ensureParents(p); err == nil {
 				err = o.zk.putJSON(p, so)
@@ -107,20 +113,31 @@ func (o *Offsets) ensureParents(p string) error {
 
 // List returns every stored offset of a topology, sorted by spout, topic
 // and partition.
-func (o *Offsets) List(topology string) ([]SpoutOffset, error) {
-	root := path.Join(o.zk.l.root, "offsets", topology)
+func (o *Offsets) List(topo string) ([]SpoutOffset, error) {
+	root, err := o.zk.l.offsets(topo)
+	if err != nil {
+		return nil, err
+	}
 	var out []SpoutOffset
-	spouts, err := o.children(root)
+	spouts, err := o.zk.children(root, topology.ComponentID)
 	if err != nil {
 		return nil, err
 	}
 	for _, spout := range spouts {
-		topics, err := o.children(path.Join(root, spout))
+		sp, err := o.zk.l.offsets(topo, spout)
+		if err != nil {
+			return nil, err
+		}
+		topics, err := o.zk.children(sp, kafkaTopic)
 		if err != nil {
 			return nil, err
 		}
 		for _, topic := range topics {
-			parts, err := o.children(path.Join(root, spout, topic))
+			tp, err := o.zk.l.offsets(topo, spout, topic)
+			if err != nil {
+				return nil, err
+			}
+			parts, err := o.zk.children(tp, kafkaPartition)
 			if err != nil {
 				return nil, err
 			}
@@ -129,7 +146,7 @@ func (o *Offsets) List(topology string) ([]SpoutOffset, error) {
 				if err != nil {
 					continue // not a partition: left by something else
 				}
-				so, ok, err := o.Get(topology, spout, topic, int32(p))
+				so, ok, err := o.Get(topo, spout, topic, int32(p))
 				if err != nil {
 					return nil, err
 				}
@@ -152,25 +169,17 @@ func (o *Offsets) List(topology string) ([]SpoutOffset, error) {
 	return out, nil
 }
 
-func (o *Offsets) children(p string) ([]string, error) {
-	kids, _, err := o.zk.conn.Children(p)
-	if errors.Is(err, zk.ErrNoNode) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", p, err)
-	}
-	sort.Strings(kids)
-	return kids, nil
-}
-
 // Rewrite stores offsets set by an operator (replay). It refuses with
 // ErrTopologyActive while the topology is submitted and active; a
 // deactivated topology's spouts read the new offsets when activated again,
 // and a killed or local topology's at their next start.
 func (o *Offsets) Rewrite(topology string, offsets []SpoutOffset) error {
+	p, err := o.zk.l.topology(topology)
+	if err != nil {
+		return fmt.Errorf("rewrite offsets: %w", err)
+	}
 	var rec TopologyRecord
-	_, ok, err := o.zk.getJSON(o.zk.l.topology(topology), &rec)
+	_, ok, err := o.zk.getJSON(p, &rec)
 	if err != nil {
 		return err
 	}

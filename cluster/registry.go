@@ -19,8 +19,12 @@ var (
 )
 
 // Register makes a topology submittable by name. It panics on a duplicate
-// name, like http.Handle: two registrations are a programming error.
+// name or one outside the name rule (topology.ValidateName), like
+// http.Handle: either is a programming error.
 func Register(name string, f Factory) {
+	if err := topology.ValidateName(topology.TopologyName, name); err != nil {
+		panic(fmt.Sprintf("cluster.Register: %v", err))
+	}
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	if _, dup := registry[name]; dup {

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/squall-stream/squall/topology"
 )
 
 // ZKOptions say how to reach ZooKeeper.
@@ -81,6 +83,7 @@ type zkClient struct {
 
 	mu      sync.Mutex
 	watched map[string]bool // paths with an armed watch
+	skipped map[string]bool // children warned about for a bad name
 }
 
 // dialZK connects and waits for a session, up to the session timeout.
@@ -89,11 +92,15 @@ func dialZK(opts ZKOptions) (*zkClient, <-chan zk.Event, error) {
 	if len(opts.Servers) == 0 {
 		return nil, nil, fmt.Errorf("%w: no servers given", ErrNoZooKeeper)
 	}
+	l, err := newLayout(opts.Root)
+	if err != nil {
+		return nil, nil, err
+	}
 	conn, events, err := zk.Connect(opts.Servers, opts.SessionTimeout, zk.WithLogInfo(false), zk.WithLogger(zkLogger{opts.Logger}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w at %s: %v", ErrNoZooKeeper, strings.Join(opts.Servers, ","), err)
 	}
-	c := &zkClient{conn: conn, l: layout{root: opts.Root}, acl: zk.WorldACL(zk.PermAll), log: opts.Logger, watched: map[string]bool{}}
+	c := &zkClient{conn: conn, l: l, acl: zk.WorldACL(zk.PermAll), log: opts.Logger, watched: map[string]bool{}, skipped: map[string]bool{}}
 	if opts.Auth != "" {
 		user, password, ok := strings.Cut(opts.Auth, ":")
 		if !ok {
@@ -164,6 +171,35 @@ func (c *zkClient) getJSON(p string, v any) (version int32, ok bool, err error) 
 		return 0, false, fmt.Errorf("read %s: bad JSON: %w", p, err)
 	}
 	return st.Version, true, nil
+}
+
+// children lists the children of p whose names are valid names of kind,
+// sorted. The others were not written by squall; a path made of them could
+// point anywhere, so they are skipped, with a warning the first time.
+func (c *zkClient) children(p string, kind topology.NameKind) ([]string, error) {
+	kids, _, err := c.conn.Children(p)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", p, err)
+	}
+	sort.Strings(kids)
+	valid := kids[:0]
+	for _, k := range kids {
+		if err := topology.ValidateName(kind, k); err != nil {
+			c.mu.Lock()
+			warn := !c.skipped[p+"/"+k]
+			c.skipped[p+"/"+k] = true
+			c.mu.Unlock()
+			if warn {
+				c.log.Warn("skipping a znode whose name is outside the name rule", "parent", p, "err", err)
+			}
+			continue
+		}
+		valid = append(valid, k)
+	}
+	return valid, nil
 }
 
 // putJSON writes v to a persistent znode, creating it when absent.

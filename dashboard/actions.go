@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/squall-stream/squall/topology"
 )
 
 // Actions are the topology operations the topology page offers as buttons,
@@ -62,6 +64,11 @@ func (s *Server) serveAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, action := r.PathValue("name"), r.PathValue("action")
+	if err := topology.ValidateName(topology.TopologyName, name); err != nil {
+		s.opts.Logger.Warn("topology action refused", "action", action, "err", err)
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
 	var err error
 	switch action {
 	case "activate":

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -252,6 +253,19 @@ func TestTopologyActions(t *testing.T) {
 	} {
 		if code, body := post(srv.URL+c.path, c.contentType, c.origin, c.body); code != c.code {
 			t.Errorf("POST %s (%s, origin %q, %s): %d %v, want %d", c.path, c.contentType, c.origin, c.body, code, body, c.code)
+		}
+	}
+	// A name that is none, such as a path into ZooKeeper, is refused by
+	// name before any action.
+	for _, c := range []struct{ escaped, name string }{
+		{"..%2Fnodes%2F127.0.0.3:27000", "../nodes/127.0.0.3:27000"},
+		{"orders%2F..%2F..%2Fleader", "orders/../../leader"},
+		{"%2E%2E", ".."},
+		{"ord%D0%B5rs", "ordеrs"},
+	} {
+		code, body := post(srv.URL+"/api/topologies/"+c.escaped+"/kill", "application/json", "", "{}")
+		if code != http.StatusBadRequest || !strings.Contains(body["error"], strconv.Quote(c.name)) {
+			t.Errorf("kill %s: %d %v, want 400 naming %q", c.escaped, code, body, c.name)
 		}
 	}
 	// A page on a site whose name was pointed at the dashboard (DNS

@@ -170,9 +170,13 @@ func (b *Builder) Build() (*Topology, error) {
 	}
 	spouts := 0
 	for _, c := range b.comps {
+		if err := ValidateName(ComponentID, c.ID); err != nil {
+			bad(c.ID, "", "", err)
+			continue
+		}
 		switch {
-		case c.ID == "" || strings.HasPrefix(c.ID, "__"):
-			bad(c.ID, "", "", fmt.Errorf("%w: ids must be non-empty and not start with \"__\"", ErrBadID))
+		case strings.HasPrefix(c.ID, "__"):
+			bad(c.ID, "", "", fmt.Errorf("%w: ids starting with \"__\" are the runtime's", ErrBadID))
 			continue
 		case t.comps[c.ID] != nil:
 			bad(c.ID, "", "", ErrDuplicateID)
@@ -192,6 +196,10 @@ func (b *Builder) Build() (*Topology, error) {
 		}
 		spec.Streams = d.streams
 		for _, s := range d.order {
+			if err := ValidateName(StreamID, s); err != nil {
+				bad(c.ID, s, "", err)
+				continue
+			}
 			if f := duplicateField(spec.Streams[s].Fields); f != "" {
 				bad(c.ID, s, f, ErrDuplicateField)
 			}

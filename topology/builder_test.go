@@ -119,6 +119,15 @@ func TestBuildRejectsBadTopologiesNamingTheCulprit(t *testing.T) {
 		{"no spouts", func(b *Builder) {}, ErrNoSpouts, nil},
 		{"nil factory", func(b *Builder) { b.SetSpout("orders", nil, 1) }, ErrNoFactory, []string{`"orders"`}},
 		{"reserved id", func(b *Builder) { b.SetSpout("__system", spout, 1) }, ErrBadID, []string{`"__system"`}},
+		{"empty id", func(b *Builder) { b.SetSpout("", spout, 1) }, ErrBadName, []string{"component id", "empty"}},
+		{"id that is a path", func(b *Builder) {
+			b.SetSpout("orders", spout, 1)
+			b.SetBolt("../nodes/x", bolt, 1).ShuffleGrouping("orders")
+		}, ErrBadName, []string{`"../nodes/x"`, "component id"}},
+		{"id with a slash", func(b *Builder) { b.SetSpout("a/b", spout, 1) }, ErrBadName, []string{`"a/b"`}},
+		{"stream id with a slash", func(b *Builder) {
+			b.SetSpout("orders", func() Spout { return &testSpout{streams: map[string]Fields{"per/city": NewFields("a")}} }, 1)
+		}, ErrBadName, []string{`"orders"`, `stream "per/city"`, "stream id"}},
 		{"custom grouping without factory", func(b *Builder) {
 			b.SetSpout("orders", spout, 1)
 			b.SetBolt("totals", bolt, 1).CustomGrouping("orders", nil)

@@ -10,7 +10,8 @@ import (
 // Config is how a topology runs. The zero value of each field means its
 // default, given in the field's comment; Defaults fills them in.
 type Config struct {
-	// Name names the topology in logs, metrics and the cluster. Default "topology".
+	// Name names the topology in logs, metrics and the cluster, under the
+	// name rule (ValidateName). Default "topology".
 	Name string
 	// DisableAcking turns ack tracking off: spout tuples are acked as soon as
 	// they are emitted (Storm's topology.acker.executors = 0).

@@ -21,7 +21,8 @@ var (
 	// ErrDirectMismatch means a direct grouping on a non-direct stream, or
 	// another grouping on a direct stream.
 	ErrDirectMismatch = errors.New("direct grouping and direct stream must go together")
-	// ErrBadID means an empty id or one reserved for the runtime.
+	// ErrBadID means a component id reserved for the runtime; an id outside
+	// the name rule is ErrBadName.
 	ErrBadID = errors.New("bad component id")
 	// ErrNoFactory means a nil factory.
 	ErrNoFactory = errors.New("nil factory")

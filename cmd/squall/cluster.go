@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -76,6 +77,15 @@ func ordersAnalysis(settings map[string]string) (*topology.Topology, topology.Co
 	conf.Kafka = kafka.Config{Brokers: splitList(settings["brokers"]), Topics: []string{topic}}
 	topo, err := orders.AnalysisTopology(conf)
 	return topo, topology.Config{}, err
+}
+
+// topologyNameArg takes a command's one argument, a topology name, only
+// under the name rule, before anything is asked of ZooKeeper.
+func topologyNameArg(cmd *cobra.Command, args []string) error {
+	if err := cobra.ExactArgs(1)(cmd, args); err != nil {
+		return err
+	}
+	return topology.ValidateName(topology.TopologyName, args[0])
 }
 
 // zkFlags are the flags of every command that talks to ZooKeeper.
@@ -185,6 +195,11 @@ func newNodeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if id != "" {
+				if err := topology.ValidateName(topology.NodeID, id); err != nil {
+					return fmt.Errorf("--id: %w", err)
+				}
+			}
 			tlsConf, err := loadTLS(tlsCert, tlsKey, tlsCA)
 			if err != nil {
 				return err
@@ -196,6 +211,9 @@ func newNodeCommand() *cobra.Command {
 			logger := commandLogger(os.Stderr, slog.LevelInfo)
 			node, err := cluster.StartNode(cluster.NodeOptions{ZK: opts, ID: id, Listen: listen, MetricsAddr: metrics, Slots: slots,
 				TLS: tlsConf, Secret: secret, Insecure: insecure, Logger: logger})
+			if errors.Is(err, cluster.ErrListenHost) || errors.Is(err, cluster.ErrInsecure) {
+				return fmt.Errorf("--listen: %w", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -210,7 +228,7 @@ func newNodeCommand() *cobra.Command {
 	}
 	zkf.add(cmd)
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:7000", "transport address other nodes reach this one at, host:port")
-	cmd.Flags().StringVar(&id, "id", "", "node id in ZooKeeper (default: the listen address)")
+	cmd.Flags().StringVar(&id, "id", "", "node id in ZooKeeper: letters, digits, '-', '_', '.', ':' (default: the listen address)")
 	cmd.Flags().StringVar(&metrics, "metrics-addr", "", "where the node serves /metrics (Prometheus) and /api/metrics (squall ui), host:port (default: the listen host, a free port)")
 	cmd.Flags().IntVar(&slots, "slots", 4, "how many topologies this node runs at most")
 	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "certificate file (PEM) for TLS between nodes")
@@ -273,7 +291,7 @@ func newSubmitCommand() *cobra.Command {
 		Use:   "submit NAME",
 		Short: "Start a topology compiled into this binary on the cluster",
 		Long:  "Starts a registered topology on the cluster. Registered here: " + strings.Join(cluster.Registered(), ", "),
-		Args:  cobra.ExactArgs(1),
+		Args:  topologyNameArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			settings := map[string]string{}
 			for _, s := range sets {
@@ -346,7 +364,7 @@ func newKillCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kill NAME",
 		Short: "Deactivate a topology, let in-flight tuples drain for --wait, then remove it",
-		Args:  cobra.ExactArgs(1),
+		Args:  topologyNameArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			admin, err := zkf.admin()
 			if err != nil {
@@ -370,7 +388,7 @@ func newStatusCommand(use, short string, apply func(*cluster.Admin, string) erro
 	cmd := &cobra.Command{
 		Use:   use + " NAME",
 		Short: short,
-		Args:  cobra.ExactArgs(1),
+		Args:  topologyNameArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			admin, err := zkf.admin()
 			if err != nil {
@@ -397,14 +415,17 @@ func newRebalanceCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rebalance NAME",
 		Short: "Change components' parallelism or the number of nodes a topology runs on",
-		Args:  cobra.ExactArgs(1),
+		Args:  topologyNameArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p := map[string]int{}
 			for _, s := range par {
 				comp, n, ok := strings.Cut(s, "=")
 				v, err := strconv.Atoi(n)
-				if !ok || comp == "" || err != nil || v < 1 {
+				if !ok || err != nil || v < 1 {
 					return fmt.Errorf("--parallelism %q: want component=n with n ≥ 1", s)
+				}
+				if err := topology.ValidateName(topology.ComponentID, comp); err != nil {
+					return fmt.Errorf("--parallelism %q: %w", s, err)
 				}
 				p[comp] = v
 			}

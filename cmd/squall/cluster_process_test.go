@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -241,5 +242,41 @@ func TestClusterCommandsRequireZooKeeper(t *testing.T) {
 	_, err = runSquall(t, "submit", "x", "--zk", "127.0.0.1:1", "--set", "novalue")
 	if err == nil || !strings.Contains(err.Error(), "key=value") {
 		t.Errorf("bad --set: %v", err)
+	}
+}
+
+// A name that is not one is refused by name before ZooKeeper is asked
+// (127.0.0.1:1 would be a connection error instead).
+func TestClusterCommandsRefuseBadNames(t *testing.T) {
+	zk := []string{"--zk", "127.0.0.1:1", "--zk-session-timeout", "100ms"}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"kill", "../nodes/x"}, `topology name "../nodes/x": bad name`},
+		{[]string{"activate", "a/b"}, `topology name "a/b"`},
+		{[]string{"deactivate", ".."}, `topology name ".."`},
+		{[]string{"submit", "orders count"}, `topology name "orders count"`},
+		{[]string{"rebalance", "../leader", "--parallelism", "parse=2"}, `topology name "../leader"`},
+		{[]string{"rebalance", "orders", "--parallelism", "../x=2"}, `--parallelism "../x=2": component id "../x"`},
+		{[]string{"offsets", "show", "--topology", "../nodes"}, `--topology: topology name "../nodes"`},
+		{[]string{"offsets", "set", "--topology", "t", "--spout", "../../nodes", "--to", "earliest"}, `--spout: component id "../../nodes"`},
+		{[]string{"node", "--id", "../nodes/x", "--listen", "127.0.0.1:0"}, `--id: node id "../nodes/x"`},
+	} {
+		_, err := runSquall(t, append(c.args, zk...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("squall %s: %v, want an error with %q", strings.Join(c.args, " "), err, c.want)
+		}
+	}
+}
+
+// A node must publish an address other nodes can reach.
+func TestNodeRefusesAListenAddressWithoutAHost(t *testing.T) {
+	for _, listen := range []string{":27600", "0.0.0.0:27600", "[::]:27600"} {
+		_, err := runSquall(t, "node", "--zk", "127.0.0.1:1", "--listen", listen)
+		if err == nil || !strings.Contains(err.Error(), "--listen") || !strings.Contains(err.Error(), strconv.Quote(listen)) ||
+			!strings.Contains(err.Error(), "give the address other nodes reach this one at") {
+			t.Errorf("squall node --listen %s: %v", listen, err)
+		}
 	}
 }

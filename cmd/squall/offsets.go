@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/squall-stream/squall/spouts/kafka"
+	"github.com/squall-stream/squall/topology"
 )
 
 func newOffsetsCommand() *cobra.Command {
@@ -21,28 +22,31 @@ func newOffsetsCommand() *cobra.Command {
 
 func newOffsetsShowCommand() *cobra.Command {
 	var (
-		zkf      zkFlags
-		brokers  string
-		topology string
+		zkf     zkFlags
+		brokers string
+		topo    string
 	)
 	cmd := &cobra.Command{
 		Use:   "show",
 		Short: "Print a topology's stored offsets, and the lag per partition when --brokers is given",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if topology == "" {
+			if topo == "" {
 				return fmt.Errorf("--topology is required")
+			}
+			if err := topology.ValidateName(topology.TopologyName, topo); err != nil {
+				return fmt.Errorf("--topology: %w", err)
 			}
 			opts, err := zkf.options()
 			if err != nil {
 				return err
 			}
-			lags, err := kafka.ShowOffsets(opts, splitList(brokers), topology)
+			lags, err := kafka.ShowOffsets(opts, splitList(brokers), topo)
 			if err != nil {
 				return err
 			}
 			if len(lags) == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "no offsets stored for topology %q\n", topology)
+				fmt.Fprintf(cmd.OutOrStdout(), "no offsets stored for topology %q\n", topo)
 				return nil
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
@@ -63,7 +67,7 @@ func newOffsetsShowCommand() *cobra.Command {
 	}
 	zkf.add(cmd)
 	cmd.Flags().StringVar(&brokers, "brokers", "", "Kafka brokers, host:port[,...], to print each partition's lag")
-	cmd.Flags().StringVar(&topology, "topology", "", "the topology (required)")
+	cmd.Flags().StringVar(&topo, "topology", "", "the topology (required)")
 	return cmd
 }
 
@@ -71,7 +75,7 @@ func newOffsetsSetCommand() *cobra.Command {
 	var (
 		zkf                 zkFlags
 		brokers, topics, to string
-		topology, spout     string
+		topo, spout         string
 	)
 	cmd := &cobra.Command{
 		Use:   "set",
@@ -91,12 +95,18 @@ Every partition with a stored offset is set, and every partition of the
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
-			case topology == "":
+			case topo == "":
 				return fmt.Errorf("--topology is required")
 			case spout == "":
 				return fmt.Errorf("--spout is required (the spout component's id)")
 			case to == "":
 				return fmt.Errorf("--to is required (earliest, latest, an RFC 3339 time, or partition=offset,...)")
+			}
+			if err := topology.ValidateName(topology.TopologyName, topo); err != nil {
+				return fmt.Errorf("--topology: %w", err)
+			}
+			if err := topology.ValidateName(topology.ComponentID, spout); err != nil {
+				return fmt.Errorf("--spout: %w", err)
 			}
 			target, err := kafka.ParseTarget(to)
 			if err != nil {
@@ -106,7 +116,7 @@ Every partition with a stored offset is set, and every partition of the
 			if err != nil {
 				return err
 			}
-			set, err := kafka.SetOffsets(opts, splitList(brokers), topology, spout, splitList(topics), target)
+			set, err := kafka.SetOffsets(opts, splitList(brokers), topo, spout, splitList(topics), target)
 			if err != nil {
 				return err
 			}
@@ -126,7 +136,7 @@ Every partition with a stored offset is set, and every partition of the
 	}
 	zkf.add(cmd)
 	cmd.Flags().StringVar(&brokers, "brokers", "", "Kafka brokers, host:port[,...] (needed for earliest, latest and times)")
-	cmd.Flags().StringVar(&topology, "topology", "", "the topology (required)")
+	cmd.Flags().StringVar(&topo, "topology", "", "the topology (required)")
 	cmd.Flags().StringVar(&spout, "spout", "", "the Kafka spout's component id (required)")
 	cmd.Flags().StringVar(&topics, "topic", "", "topics whose partitions to set too, comma-separated")
 	cmd.Flags().StringVar(&to, "to", "", "where to move: earliest, latest, an RFC 3339 time, or partition=offset,... (required)")

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-zookeeper/zk"
 )
 
 // ZooKeeper jars from Debian's zookeeper package.
@@ -66,6 +68,18 @@ func (z *ZooKeeper) Start() {
 
 // Stop kills the server.
 func (z *ZooKeeper) Stop() { z.srv.Stop() }
+
+// Connect opens a client session of the test's own, without credentials,
+// closed when the test ends: to look at znodes as they are, past squall.
+func (z *ZooKeeper) Connect(t testing.TB) *zk.Conn {
+	t.Helper()
+	conn, _, err := zk.Connect([]string{z.Addr()}, 5*time.Second, zk.WithLogInfo(false))
+	if err != nil {
+		t.Fatalf("ZooKeeper client: %v", err)
+	}
+	t.Cleanup(conn.Close)
+	return conn
+}
 
 // srvr asks the srvr four-letter word, which names the mode once serving.
 func (z *ZooKeeper) srvr() error {
