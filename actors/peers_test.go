@@ -126,7 +126,7 @@ func TestTasksAcceptOnlyWhatTheirPeersMaySend(t *testing.T) {
 	r.deliver(r.sink, r.frame(t, "mine", s1, s1), peerAddr)
 	wait(t, 5*time.Second, "a good batch executed", func() bool { return r.executed.Load() == 1 })
 	logs := r.logs.String()
-	for _, want := range []string{`"peer":"` + otherAddr, `"peer":"` + peerAddr, "refused from peer: tuple batch", "refused from peer: credit", `"component":"sink"`} {
+	for _, want := range []string{`"from":"` + otherAddr, `"from":"` + peerAddr, "refused: tuple batch", "refused: credit", `"component":"sink"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the logs lack %q:\n%s", want, logs)
 		}

@@ -65,9 +65,10 @@ type Node struct {
 	// Owned by the loop goroutine.
 	running  map[string]*share
 	killSeen map[string]time.Time
-	// strangers logs the live nodes the leader gives no tasks, since their
-	// transport's security differs from the cluster's.
-	strangers *refusal.Log
+	// refusals logs what the node will not act on in ZooKeeper, once a
+	// minute each: live nodes of another transport security, records
+	// under another name than their own.
+	refusals *refusal.Log
 
 	mu     sync.Mutex
 	leader bool
@@ -130,7 +131,7 @@ func StartNode(opts NodeOptions) (*Node, error) {
 		running:  map[string]*share{},
 		killSeen: map[string]time.Time{},
 	}
-	n.strangers = &refusal.Log{Logger: n.log}
+	n.refusals = &refusal.Log{Logger: n.log}
 	if err := n.checkTransport(); err != nil {
 		c.close()
 		t.Stop()
@@ -369,7 +370,7 @@ func (n *Node) lead() error {
 	ids := make([]string, 0, len(nodes))
 	for id, info := range nodes {
 		if info.transportMode() != n.transport.Mode {
-			n.strangers.Refuse(id, "no tasks for a node whose transport security differs", "addr", info.Addr, "its", info.transportMode(), "ours", n.transport.Mode)
+			n.refusals.Refuse(id, "no tasks for a node whose transport security differs", "addr", info.Addr, "its", info.transportMode(), "ours", n.transport.Mode)
 			continue
 		}
 		ids = append(ids, id)
@@ -386,6 +387,12 @@ func (n *Node) lead() error {
 		}
 		var rec TopologyRecord
 		if _, ok, err := n.zk.getJSON(p, &rec); err != nil || !ok {
+			continue
+		}
+		if rec.Name != name {
+			// Its name would steer the assignment and the reaping of
+			// another topology.
+			n.refusals.Refuse(p, "a topology record of another name", "name", rec.Name)
 			continue
 		}
 		n.zk.watch(p, false, n.changed)
@@ -504,6 +511,10 @@ func (n *Node) supervise() error {
 		}
 		var rec TopologyRecord
 		if _, ok, err := n.zk.getJSON(tp, &rec); err != nil || !ok {
+			continue
+		}
+		if a.Topology != name || rec.Name != name {
+			n.refusals.Refuse(ap, "an assignment or topology record of another name", "assignment", a.Topology, "record", rec.Name)
 			continue
 		}
 		wanted[name] = true

@@ -39,9 +39,9 @@ type entry struct {
 	suppressed int
 }
 
-// Refuse records that peer's message or connection was refused for why,
-// with attrs (slog key-value pairs) saying more. It reports whether a line
-// was logged.
+// Refuse records that what came from peer (a node's address, or a znode a
+// node read) was refused for why, with attrs (slog key-value pairs) saying
+// more. It reports whether a line was logged.
 func (l *Log) Refuse(peer, why string, attrs ...any) bool {
 	every := l.Every
 	if every <= 0 {
@@ -70,10 +70,10 @@ func (l *Log) Refuse(peer, why string, attrs ...any) bool {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	attrs = append([]any{"peer", peer}, attrs...)
+	attrs = append([]any{"from", peer}, attrs...)
 	if suppressed > 0 {
 		attrs = append(attrs, "refused_since_last_line", suppressed)
 	}
-	logger.Warn("refused from peer: "+why, attrs...)
+	logger.Warn("refused: "+why, attrs...)
 	return true
 }

@@ -23,7 +23,7 @@ func TestLogsOncePerPeerAndReasonPerInterval(t *testing.T) {
 	if got := strings.Count(buf.String(), "\n"); got != 3 {
 		t.Fatalf("%d lines, want 3:\n%s", got, buf.String())
 	}
-	if !strings.Contains(buf.String(), "peer=10.0.0.1:7000") || !strings.Contains(buf.String(), "unknown task") {
+	if !strings.Contains(buf.String(), "from=10.0.0.1:7000") || !strings.Contains(buf.String(), "unknown task") {
 		t.Errorf("lines do not name the peer and reason:\n%s", buf.String())
 	}
 }
