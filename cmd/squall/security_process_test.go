@@ -231,7 +231,7 @@ func (r *attackRig) dial(t *testing.T, to, claim string) *testinfra.Peer {
 // line (the peer it names, the reason).
 func refused(p *squallProcess, parts ...string) bool {
 	for _, line := range strings.Split(p.output(), "\n") {
-		if !strings.Contains(line, "refused from peer") {
+		if !strings.Contains(line, "refused: ") {
 			continue
 		}
 		all := true
@@ -327,7 +327,7 @@ func TestSecretClusterProcessesRefuseAttacks(t *testing.T) {
 			}
 		}
 		waitFor(t, 10*time.Second, "the node to log the refused handshakes and claim", func() bool {
-			return refused(r.nodes[to], "TLS handshake of an incoming connection", "peer=127.0.0.1") &&
+			return refused(r.nodes[to], "TLS handshake of an incoming connection", "from=127.0.0.1") &&
 				refused(r.nodes[to], "the peer's certificate is not for it")
 		})
 	})
@@ -349,7 +349,7 @@ func TestSecretClusterProcessesRefuseAttacks(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitFor(t, 10*time.Second, fmt.Sprintf("parse task %d to refuse the forged orders", parse), func() bool {
-				return refused(r.nodes[at], "tuple batch", "peer="+attackerAddr, fmt.Sprintf("a batch from task %d, which does not run there", spout))
+				return refused(r.nodes[at], "tuple batch", "from="+attackerAddr, fmt.Sprintf("a batch from task %d, which does not run there", spout))
 			})
 		}
 	})
@@ -404,7 +404,7 @@ func TestSecretClusterProcessesRefuseAttacks(t *testing.T) {
 			if err := r.dial(t, a.to, a.claim).Send(a.batch); err != nil {
 				t.Fatalf("%s: %v", a.name, err)
 			}
-			waitFor(t, 10*time.Second, "the node to refuse "+a.name, func() bool { return refused(r.nodes[a.to], append(a.logged, "peer="+a.claim)...) })
+			waitFor(t, 10*time.Second, "the node to refuse "+a.name, func() bool { return refused(r.nodes[a.to], append(a.logged, "from="+a.claim)...) })
 			for addr, p := range r.nodes {
 				if exited(p) {
 					t.Fatalf("node %s exited after %s:\n%s", addr, a.name, p.output())
@@ -463,7 +463,7 @@ func TestSecretClusterProcessesRefuseAttacks(t *testing.T) {
 		// tasks to it.
 		waitFor(t, 20*time.Second, "the leader's pass over the plaintext node", func() bool {
 			for _, p := range r.nodes {
-				if refused(p, "no tasks for a node whose transport security differs", "peer="+plain.ID) {
+				if refused(p, "no tasks for a node whose transport security differs", "from="+plain.ID) {
 					return r.assignment()
 				}
 			}
