@@ -46,6 +46,9 @@ type Agent struct {
 	linesTooLong, produceErrors, fileErrors      atomic.Int64
 	positionErrors                               atomic.Int64
 
+	// mu guards the file table and each file's pid. Lock order
+	// (locksordering.txt): Agent.mu -> tracker.mu; never held with a
+	// topic's.
 	mu    sync.Mutex
 	files map[uint64]*fileState // by inode
 	// loaded holds the position file's entries not yet matched to a file;

@@ -69,6 +69,8 @@ const (
 // do: the garbage collector empties it, and sarama's encoding makes the
 // collector run often.
 type batchFree struct {
+	// mu guards list. Lock order (locksordering.txt): a leaf, taken under
+	// topic.mu or alone.
 	mu   sync.Mutex
 	list []*batch
 }

@@ -45,6 +45,9 @@ type producer struct {
 
 	free batchFree
 
+	// mu guards the topics, closing and the maintenance goroutine's work.
+	// Lock order (locksordering.txt): a leaf, taken with no other lock
+	// held.
 	mu      sync.Mutex
 	topics  map[string]*topic
 	list    []*topic // topics in the order they were first used
@@ -61,7 +64,8 @@ type producer struct {
 	firstID  producerID    // the producer id every partition starts with
 
 	// answers from sarama's response goroutines and the maintenance
-	// goroutine, for the send loop.
+	// goroutine, for the send loop. Lock order (locksordering.txt): ansMu
+	// is a leaf, taken with no other lock held.
 	ansMu   sync.Mutex
 	answers []answer
 	ids     []newID
@@ -74,8 +78,12 @@ type producer struct {
 // topic is a topic's partitions: those it had when first used, and those
 // added since (growPartitions).
 type topic struct {
-	name  string
-	mu    sync.Mutex // guards the partitions' open and sealed batches, and sticky
+	name string
+	// mu guards the partitions' open and sealed batches, parts and sticky.
+	// Lock order (locksordering.txt): topic.mu -> tracker.mu and
+	// topic.mu -> batchFree.mu; never held with Agent.mu or another
+	// topic's.
+	mu    sync.Mutex
 	parts []*partition
 	// sticky is the partition of lines without a key until its batch is
 	// sealed, like Kafka's sticky partitioner: few, full batches.

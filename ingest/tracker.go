@@ -14,6 +14,8 @@ import "sync"
 // older generations still release their buffer space but no longer move the
 // offset, since those lines are sent again.
 type tracker struct {
+	// mu guards the rest. Lock order (locksordering.txt): a leaf, taken
+	// under Agent.mu, under topic.mu, or alone.
 	mu  sync.Mutex
 	gen uint64
 	// pending is a ring of the lines in flight, in send order, from head;
