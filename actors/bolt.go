@@ -111,9 +111,7 @@ func (t *boltTask) drain() {
 		t.inbox[0] = nil
 		t.inbox = t.inbox[1:]
 		t.pos = 0
-		if b.pooled && t.comp.ReleasesInput {
-			putTupleBatch(b)
-		}
+		b.release()
 		if from != 0 {
 			t.counters.queued.Add(-int64(n))
 			t.rt.sendCredit(from, &credit{from: t.id, n: 1})
@@ -139,7 +137,7 @@ func (t *boltTask) recoverCrash() {
 		t.fail(t.current)
 		t.current = nil
 	}
-	t.out.flush()
+	t.out.flush(crashed)
 	t.publish()
 	t.noteCrash(fmt.Sprintf("bolt crashed: %v", r))
 	t.log.Error("bolt crashed; failing its tuple and restarting the task", "panic", fmt.Sprint(r))
@@ -151,17 +149,18 @@ func (t *boltTask) recoverCrash() {
 	panic(r)
 }
 
-// afterMessage flushes output when the task ran out of input, or when the
-// oldest buffered tuple has lingered long enough.
+// afterMessage tells the outbox whether more input waits, once a message is
+// handled. A task whose mailbox ran dry also has its bolt flush, if it is a
+// Flusher and has executed all its input.
 func (t *boltTask) afterMessage() {
 	if !t.idle() {
-		t.out.flushIfLingered()
+		t.out.flush(moreInput)
 		return
 	}
 	if len(t.inbox) == 0 && t.flusher != nil {
 		t.flushBolt()
 	}
-	t.out.flush()
+	t.out.flush(inputDry)
 	t.publish()
 }
 
@@ -183,7 +182,7 @@ func (t *boltTask) cleanup() {
 	if t.flusher != nil {
 		t.flusher.Flush()
 	}
-	t.out.flush()
+	t.out.flush(stopping)
 	if err := t.bolt.Cleanup(); err != nil {
 		t.log.Error("bolt cleanup failed", "err", err)
 	}

@@ -16,9 +16,7 @@ type tupleBatch struct {
 	from   int // sending task; 0 for the runtime's own tuples (ticks)
 	tuples []topology.Tuple
 	// pooled marks a batch of tupleBatchPool, which its last holder
-	// returns: the receiving task once a bolt that keeps no input
-	// (ComponentSpec.ReleasesInput) has executed it, or the sender once it
-	// has encoded it for another node.
+	// releases (see the top of outbox.go).
 	pooled bool
 }
 
@@ -72,7 +70,9 @@ var ackBatchPool = sync.Pool{New: func() any { return &ackBatch{ops: make([]ackO
 
 func getAckBatch() *ackBatch { return ackBatchPool.Get().(*ackBatch) }
 
-func putAckBatch(b *ackBatch) {
+// release hands an ack batch its last holder is done with back to the pool
+// (see the top of outbox.go for who that is).
+func (b *ackBatch) release() {
 	b.ops = b.ops[:0]
 	ackBatchPool.Put(b)
 }
@@ -97,8 +97,14 @@ func getTupleBatch(size int) *tupleBatch {
 	return &tupleBatch{tuples: make([]topology.Tuple, 0, min(size, newBatchCap)), pooled: true}
 }
 
-// putTupleBatch returns a pooled batch; what its tuples point to is let go.
-func putTupleBatch(b *tupleBatch) {
+// release hands a batch its last holder is done with back to the pool,
+// letting go of what its tuples point to (see the top of outbox.go for who
+// that is). A batch not from the pool is left alone: its receiver may keep
+// its tuples.
+func (b *tupleBatch) release() {
+	if !b.pooled {
+		return
+	}
 	clear(b.tuples)
 	b.tuples = b.tuples[:0]
 	tupleBatchPool.Put(b)

@@ -6,6 +6,60 @@ import (
 	"github.com/squall-stream/squall/topology"
 )
 
+// When batches leave a task, and who hands pooled batches back.
+//
+// Flushing. A task's outbox alone ships its batches. A full batch goes when
+// the next tuple needs its room (slot), a full ack batch at once (ack): that
+// is the batch size, not a choice. Whether batches that are not full go is
+// decided in one place, outbox.flush, which tasks call with what just
+// happened, a flushCause:
+//
+//   - moreInput: the task handled a message and more wait in its mailbox
+//     (and for a spout, its next round is asked for at once). The batches
+//     keep filling; they go only once the oldest item has waited
+//     BatchLinger, so a busy task still ships within the linger.
+//   - inputDry: the task's mailbox is empty. Nothing would come to fill the
+//     batches or to ship them: they go now (DESIGN §4, "when the sender
+//     goes idle").
+//   - spoutDry: NextTuple emitted nothing; the next round is SpoutWait away.
+//   - noRound: a spout task that may not emit (deactivated, at
+//     MaxSpoutPending, or out of credit): no round is coming, and its
+//     pending trees may be waiting for the very tuples buffered. Left there,
+//     they would wait for the timeout, and Kill for ever.
+//   - crashed: the instance panicked. What it emitted and acked before goes
+//     before the fresh instance starts, so those trees go on.
+//   - stopping: the task stops; its last output goes before Close or
+//     Cleanup.
+//
+// Every message after which a task may hold output ends in one of the
+// first four (the end of spoutActor.Receive, boltTask.afterMessage), so no
+// path leaves output buffered with nothing coming to ship it; the other two
+// come from recoverCrash, and from close or cleanup.
+//
+// Releasing. A batch from a pool (tupleBatch.pooled, and every ackBatch)
+// goes back only through its release method, called by its last holder:
+//
+//   - a tuple batch for a task on another node: the sending task once it
+//     has encoded it (topologyRuntime.sendBatch);
+//   - a tuple batch for a bolt that keeps no input (ReleasesInput), made
+//     here or decoded from another node: the bolt task once every tuple is
+//     executed (boltTask.drain), which the bolt promised to keep none of;
+//   - an ack batch: the spout task once it has applied it
+//     (spoutTask.applyAcks), or the sending task once it has encoded it for
+//     another node (topologyRuntime.sendAcks).
+//
+// Which batches are pooled is decided once per runtime
+// (topologyRuntime.pooled: by target task, for the batches a task fills and
+// for those a bolt decodes from another node) and travels as the batch's
+// pooled flag, so the holders above call release on every batch and it
+// skips those that are not pooled: a bolt that keeps its input keeps its
+// batch, and a tick's batch is made apart. A batch something else still
+// holds must never be released: it would be handed to two tasks at once. A
+// pooled batch that never comes back costs only an allocation, so batches
+// dropped on a rare path (a refused message from another node being
+// decoded, a task stopping with batches queued) are left to the garbage
+// collector.
+
 // outbox batches a task's outgoing tuples per target task and its ack-tree
 // operations per spout task, and enforces credit-based flow control.
 //
@@ -171,8 +225,27 @@ func (o *outbox) shipAcks(task int) {
 	o.acks[task] = nil
 }
 
-// flush ships every partly filled batch.
-func (o *outbox) flush() {
+// A flushCause is what just happened to a task when it offers its outbox
+// to ship the batches it is filling; see the top of this file for each.
+type flushCause uint8
+
+const (
+	moreInput flushCause = iota
+	inputDry
+	spoutDry
+	noRound
+	crashed
+	stopping
+)
+
+// flush decides whether the batches being filled, full or not, go now: on
+// moreInput only once the oldest buffered item has waited BatchLinger, on
+// any other cause at once. It is the only place that ships batches that
+// are not full.
+func (o *outbox) flush(why flushCause) {
+	if why == moreInput && (o.firstAt.IsZero() || time.Since(o.firstAt) < o.linger) {
+		return
+	}
 	for _, target := range o.dirty {
 		if len(o.open[target]) > 0 {
 			o.ship(target)
@@ -186,12 +259,4 @@ func (o *outbox) flush() {
 	}
 	o.ackDirty = o.ackDirty[:0]
 	o.firstAt = time.Time{}
-}
-
-// flushIfLingered flushes when the oldest buffered item has waited longer
-// than the linger time.
-func (o *outbox) flushIfLingered() {
-	if !o.firstAt.IsZero() && time.Since(o.firstAt) >= o.linger {
-		o.flush()
-	}
 }

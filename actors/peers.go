@@ -80,14 +80,11 @@ func (e *executor) wireBatch(peer string, f *proto.TupleFrame) (*tupleBatch, boo
 		e.origins = newOriginTable(e.rt.topo, e.comp.ID)
 	}
 	var into *tupleBatch
-	if e.comp.ReleasesInput {
+	if e.rt.pooled[e.id] {
 		into = getTupleBatch(e.rt.conf.BatchSize)
 	}
 	b, err := decodeFrame(f.GetBatch(), sender, e.origins, into)
 	if err != nil {
-		if into != nil {
-			putTupleBatch(into)
-		}
 		e.refuse(peer, "tuple batch that does not fit the topology", fmt.Errorf("from task %d: %w", sender, err))
 		return nil, false
 	}

@@ -68,13 +68,14 @@ type spoutActor struct{ t *spoutTask }
 func (a *spoutActor) Receive(c actor.Context) {
 	t := a.t
 	defer t.recoverCrash()
+	dry := false
 	switch m := c.Message().(type) {
 	case *actor.Started:
 		t.self = c.Self()
 		t.open()
 	case spoutNext:
 		t.scheduled = false
-		t.round()
+		dry = t.round()
 	case *ackBatch:
 		t.applyAcks(m)
 	case *proto.AckBatch:
@@ -112,14 +113,23 @@ func (a *spoutActor) Receive(c actor.Context) {
 	}
 	t.counters.pending.Store(int64(t.pending.Len()))
 	t.publish()
-	t.schedule()
-	if !t.scheduled {
-		// No round is coming to flush what the last one left buffered: the
-		// spout is deactivated, or waits for its pending trees, whose last
-		// tuples may be the ones buffered. Left there, they would wait for
-		// the timeout, and a Kill for ever.
-		t.out.flush()
+	t.out.flush(t.flushCause(dry))
+	t.schedule(dry)
+}
+
+// flushCause tells the outbox what comes next for the task, dry if its
+// round just found nothing to emit. It is asked before the next round is:
+// that round's message would make the mailbox look busy.
+func (t *spoutTask) flushCause(dry bool) flushCause {
+	switch {
+	case dry:
+		return spoutDry
+	case !t.scheduled && !t.canEmit():
+		return noRound
+	case t.idle():
+		return inputDry
 	}
+	return moreInput
 }
 
 // open makes a fresh spout and opens it. A failure panics, so that the
@@ -150,45 +160,39 @@ func (t *spoutTask) canEmit() bool {
 		(t.rt.conf.DisableAcking || t.pending.Len() < t.rt.conf.MaxSpoutPending)
 }
 
-// schedule makes sure a NextTuple round follows when one may run.
-func (t *spoutTask) schedule() {
-	if !t.scheduled && t.canEmit() {
-		t.scheduled = true
-		t.rt.send(t.self, spoutNext{})
+// schedule makes sure a NextTuple round follows when one may run: at once,
+// or SpoutWait later when the last round was dry (found nothing to emit).
+func (t *spoutTask) schedule(dry bool) {
+	if t.scheduled || !t.canEmit() {
+		return
 	}
+	t.scheduled = true
+	if !dry {
+		t.rt.send(t.self, spoutNext{})
+		return
+	}
+	self, send := t.self, t.rt.send
+	time.AfterFunc(t.rt.conf.SpoutWait, func() { send(self, spoutNext{}) })
 }
 
 // round calls NextTuple until the spout has nothing to emit, a batch's worth
-// of calls was made, or flow control says stop. Acks and other messages are
-// handled between rounds.
-func (t *spoutTask) round() {
+// of calls was made, or flow control says stop, and reports whether it ran
+// dry: a NextTuple call emitted nothing. Acks and other messages are handled
+// between rounds.
+func (t *spoutTask) round() (dry bool) {
 	start := time.Now()
 	t.now = start.UnixNano()
-	idle := false
 	for i := 0; i < t.rt.conf.BatchSize && t.canEmit(); i++ {
 		t.emits = 0
 		t.spout.NextTuple()
 		t.ackUntracked()
 		if t.emits == 0 {
-			idle = true
+			dry = true
 			break
 		}
 	}
 	t.local.busyNanos += int64(time.Since(start))
-	if idle {
-		t.out.flush()
-		if t.canEmit() {
-			t.scheduled = true
-			self, send := t.self, t.rt.send
-			time.AfterFunc(t.rt.conf.SpoutWait, func() { send(self, spoutNext{}) })
-		}
-		return
-	}
-	if t.idle() {
-		t.out.flush()
-	} else {
-		t.out.flushIfLingered()
-	}
+	return dry
 }
 
 // ackUntracked acks, after NextTuple returned, what was emitted with a
@@ -250,7 +254,7 @@ func (t *spoutTask) applyAcks(b *ackBatch) {
 			t.treeDone(op.root, p, false, now)
 		}
 	}
-	putAckBatch(b)
+	b.release()
 }
 
 // treeDone hands a finished tree, pending at pp, to the spout.
@@ -298,7 +302,7 @@ func (t *spoutTask) recoverCrash() {
 	if r == nil {
 		return
 	}
-	t.out.flush()
+	t.out.flush(crashed)
 	t.pending.Range(func(_ uint64, p *pendingTree) bool {
 		t.orphans = append(t.orphans, p.msgID)
 		return true
@@ -326,7 +330,7 @@ func (t *spoutTask) close() {
 			t.log.Error("spout close panicked", "panic", fmt.Sprint(r))
 		}
 	}()
-	t.out.flush()
+	t.out.flush(stopping)
 	if err := t.spout.Close(); err != nil {
 		t.log.Error("spout close failed", "err", err)
 	}

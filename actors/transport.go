@@ -34,9 +34,7 @@ func (rt *topologyRuntime) sendBatch(target int, b *tupleBatch) {
 		return
 	}
 	w, err := tupleFrame(rt.conf.Name, target, b)
-	if b.pooled {
-		putTupleBatch(b)
-	}
+	b.release()
 	if err != nil {
 		// Values were checked at emit time; only a failing registered codec
 		// gets here. The tuples' trees time out and replay.
@@ -60,7 +58,7 @@ func (rt *topologyRuntime) sendAcks(spoutTask int, b *ackBatch) {
 		return
 	}
 	rt.send(rt.pids[spoutTask], encodeAckBatch(rt.conf.Name, spoutTask, b))
-	putAckBatch(b)
+	b.release()
 }
 
 // pidOf is the PID of a task actor named name on the node at addr:

@@ -323,7 +323,6 @@ func decodeAckBatch(w *proto.AckBatch) (*ackBatch, error) {
 	for i, k := range kinds {
 		kind, ok := fromWireKind[k]
 		if !ok {
-			putAckBatch(b)
 			return nil, fmt.Errorf("ack op of unknown kind %v", k)
 		}
 		b.ops = append(b.ops, ackOp{kind: kind, root: roots[i], val: vals[i]})
