@@ -46,7 +46,7 @@ type Agent struct {
 	linesTooLong, produceErrors, fileErrors      atomic.Int64
 	positionErrors                               atomic.Int64
 
-	// mu guards the file table and each file's pid. Lock order
+	// mu guards files, loaded and each file's pid. Lock order
 	// (locksordering.txt): Agent.mu -> tracker.mu; never held with a
 	// topic's.
 	mu    sync.Mutex
