@@ -38,7 +38,7 @@ type Options struct {
 	// ActionHosts are host names (beyond IP addresses and localhost) that
 	// requests for Actions may use: the names the dashboard is reached by.
 	ActionHosts []string
-	// Prometheus, if set, is served at /metrics (actors.NewPrometheusHandler).
+	// Prometheus, if set, is served at /metrics (promexport.NewHandler).
 	Prometheus http.Handler
 	// Every is how often /api/events pushes. Default 1s.
 	Every time.Duration

@@ -19,6 +19,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/actors/promexport"
 	"github.com/squall-stream/squall/examples/orders"
 	"github.com/squall-stream/squall/internal/testinfra"
 )
@@ -99,7 +100,7 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 					Errors: 1, LastError: "kafka: broker down", LastErrorAt: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC),
 					Streams: []actors.StreamMetrics{{Stream: "default", Emitted: 10, Transferred: 20}}}}}}}, nil
 	}
-	prom := actors.NewPrometheusHandler(func() map[string]*actors.LocalTopology { return nil })
+	prom := promexport.NewHandler(func() map[string][]actors.ComponentMetrics { return nil })
 	srv := httptest.NewServer(New(Options{Topologies: tops, Prometheus: prom, Every: 20 * time.Millisecond}).Handler())
 	defer srv.Close()
 

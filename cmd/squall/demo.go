@@ -13,6 +13,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/actors/promexport"
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/dashboard"
 	"github.com/squall-stream/squall/examples/orders"
@@ -175,7 +176,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 	}()
 
 	dash := dashboard.New(dashboard.Options{Addr: o.addr, Redis: rc, Topologies: dashboard.InProcess("orders", topo, run.Metrics),
-		Prometheus: actors.NewPrometheusHandler(func() map[string]*actors.LocalTopology { return map[string]*actors.LocalTopology{"orders": run} }),
+		Prometheus: promexport.NewHandler(func() map[string][]actors.ComponentMetrics { return map[string][]actors.ComponentMetrics{"orders": run.Metrics()} }),
 		Logger:     logger})
 	dashErr := make(chan error, 1)
 	ready := make(chan string, 1)
