@@ -176,8 +176,10 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 	}()
 
 	dash := dashboard.New(dashboard.Options{Addr: o.addr, Redis: rc, Topologies: dashboard.InProcess("orders", topo, run.Metrics),
-		Prometheus: promexport.NewHandler(func() map[string][]actors.ComponentMetrics { return map[string][]actors.ComponentMetrics{"orders": run.Metrics()} }),
-		Logger:     logger})
+		Prometheus: promexport.NewHandler(func() map[string][]actors.ComponentMetrics {
+			return map[string][]actors.ComponentMetrics{"orders": run.Metrics()}
+		}),
+		Logger: logger})
 	dashErr := make(chan error, 1)
 	ready := make(chan string, 1)
 	go func() {
