@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -269,42 +268,6 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		if c.Emitted != want.Emitted || c.Executed != want.Executed || c.Acked != want.Acked || len(c.Tasks) != len(want.Tasks) || c.Spout != want.Spout {
 			t.Errorf("merged %s: %+v, want %+v", c.Component, c.TaskMetrics, want.TaskMetrics)
 		}
-	}
-
-	// Prometheus sees the same counts, per task, spout-only series on spouts only.
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewPrometheusCollector(func() map[string]*LocalTopology { return map[string]*LocalTopology{"metrics-test": lt} }))
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sums := map[string]float64{}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["topology"] != "metrics-test" {
-				t.Fatalf("%s: labels %v", f.GetName(), labels)
-			}
-			v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
-			sums[f.GetName()+"/"+labels["component"]] += v
-		}
-	}
-	for key, want := range map[string]float64{
-		"squall_tuples_executed_total/sink": 4 * n, "squall_tuples_acked_total/spout": n, "squall_tuples_emitted_total/double": 2 * n,
-		"squall_stream_tuples_emitted_total/double": 2 * n, "squall_stream_tuples_transferred_total/double": 4 * n,
-	} {
-		if sums[key] != want {
-			t.Errorf("Prometheus %s = %v, want %v", key, sums[key], want)
-		}
-	}
-	if _, ok := sums["squall_spout_pending/sink"]; ok {
-		t.Error("a bolt exports squall_spout_pending")
-	}
-	if _, ok := sums["squall_spout_pending/spout"]; !ok {
-		t.Error("the spout does not export squall_spout_pending")
 	}
 }
 

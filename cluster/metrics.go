@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/actors/promexport"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -36,14 +37,10 @@ func startMetrics(addr string, n *Node) (*metricsServer, error) {
 		return nil, fmt.Errorf("metrics server on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", actors.NewPrometheusHandler(n.Running))
+	mux.Handle("GET /metrics", promexport.NewHandler(n.componentMetrics))
 	mux.HandleFunc("GET /api/metrics", func(w http.ResponseWriter, _ *http.Request) {
-		m := NodeMetrics{Node: n.ID(), Topologies: map[string][]actors.ComponentMetrics{}}
-		for name, lt := range n.Running() {
-			m.Topologies[name] = lt.Metrics()
-		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(m)
+		_ = json.NewEncoder(w).Encode(NodeMetrics{Node: n.ID(), Topologies: n.componentMetrics()})
 	})
 	s := &metricsServer{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, addr: ln.Addr().String(), done: make(chan struct{})}
 	go func() {
@@ -53,6 +50,16 @@ func startMetrics(addr string, n *Node) (*metricsServer, error) {
 		}
 	}()
 	return s, nil
+}
+
+// componentMetrics reads the metrics of the node's share of each topology it runs.
+func (n *Node) componentMetrics() map[string][]actors.ComponentMetrics {
+	running := n.Running()
+	out := make(map[string][]actors.ComponentMetrics, len(running))
+	for name, lt := range running {
+		out[name] = lt.Metrics()
+	}
+	return out
 }
 
 func (s *metricsServer) stop() {

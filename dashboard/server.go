@@ -1,33 +1,37 @@
 package dashboard
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
-	"github.com/squall-stream/squall/examples/orders"
 )
 
+// static holds the script and stylesheet of every page, served in
+// /static/.
+//
 //go:embed static
 var static embed.FS
+
+//go:embed topology.html
+var topologyHTML string
+
+// topologyPage is the topology page, with the added pages in its
+// navigation.
+var topologyPage = template.Must(template.New("topology").Parse(topologyHTML))
 
 // Options configure the dashboard. Zero fields take the documented defaults.
 type Options struct {
 	// Addr is where to listen. Default "127.0.0.1:8080"; port 0 picks one.
 	Addr string
-	// Redis holds the analysed orders. Nil: the orders page says so.
-	Redis goredis.UniversalClient
-	// Keys is the Redis key layout. Default prefix orders.DefaultPrefix.
-	Keys orders.Keys
 	// Topologies returns the topologies the topology page shows, with
 	// their metrics: the one running in this process (squall demo), or a
 	// cluster's (squall ui). Nil: the page says no topology runs.
@@ -38,8 +42,10 @@ type Options struct {
 	// ActionHosts are host names (beyond IP addresses and localhost) that
 	// requests for Actions may use: the names the dashboard is reached by.
 	ActionHosts []string
-	// Prometheus, if set, is served at /metrics (actors.NewPrometheusHandler).
+	// Prometheus, if set, is served at /metrics (promexport.NewHandler).
 	Prometheus http.Handler
+	// Pages are added beside the topology page.
+	Pages []Page
 	// Every is how often /api/events pushes. Default 1s.
 	Every time.Duration
 	// Logger receives errors. Default slog.Default().
@@ -50,20 +56,16 @@ type Options struct {
 type Server struct {
 	opts Options
 	mux  *http.ServeMux
-
-	mu        sync.Mutex
-	lastCount int64
-	lastAt    time.Time
-	rate      float64
+	// feeds are the topologies' and the pages', in the order /api/events
+	// pushes them.
+	feeds []Feed
 }
 
-// New makes a Server.
+// New makes a Server. It panics, as http.ServeMux does, when a page's
+// handler takes a pattern already taken.
 func New(opts Options) *Server {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:8080"
-	}
-	if opts.Keys.Prefix == "" {
-		opts.Keys.Prefix = orders.DefaultPrefix
 	}
 	if opts.Every <= 0 {
 		opts.Every = time.Second
@@ -72,13 +74,9 @@ func New(opts Options) *Server {
 		opts.Logger = slog.Default()
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux()}
-	pages, _ := fs.Sub(static, "static")
-	files := http.FileServer(http.FS(pages))
-	s.mux.Handle("GET /static/", http.StripPrefix("/static/", files))
-	s.mux.HandleFunc("GET /{$}", s.page("index.html"))
-	s.mux.HandleFunc("GET /topology", s.page("topology.html"))
-	s.mux.HandleFunc("GET /api/orders/summary", s.serveSummary)
-	s.mux.HandleFunc("GET /api/topologies", s.serveTopologies)
+	assets, _ := fs.Sub(static, "static")
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(assets)))
+	s.mux.HandleFunc("GET /topology", s.serveTopologyPage)
 	s.mux.HandleFunc("GET /api/events", s.serveEvents)
 	if opts.Prometheus != nil {
 		s.mux.Handle("GET /metrics", opts.Prometheus)
@@ -86,7 +84,34 @@ func New(opts Options) *Server {
 	if opts.Actions != nil {
 		s.mux.HandleFunc("POST /api/topologies/{name}/{action}", s.serveAction)
 	}
+	s.addFeed(Feed{Path: "/api/topologies", Event: "topologies", Read: func(ctx context.Context) (any, error) { return s.topologies(ctx), nil }})
+	home := false
+	for _, p := range opts.Pages {
+		for pattern, h := range p.Handlers {
+			s.mux.Handle(pattern, h)
+		}
+		for _, f := range p.Feeds {
+			s.addFeed(f)
+		}
+		home = home || p.Path == "/"
+	}
+	if !home {
+		s.mux.Handle("GET /{$}", http.RedirectHandler("/topology", http.StatusFound))
+	}
 	return s
+}
+
+// addFeed serves f at its path and pushes it with the others.
+func (s *Server) addFeed(f Feed) {
+	s.feeds = append(s.feeds, f)
+	s.mux.HandleFunc("GET "+f.Path, func(w http.ResponseWriter, r *http.Request) {
+		v, err := f.Read(r.Context())
+		if err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
 }
 
 // Handler returns the dashboard's HTTP handler.
@@ -115,33 +140,18 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 	return nil
 }
 
-func (s *Server) page(name string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		b, err := static.ReadFile("static/" + name)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(b)
-	}
-}
-
-func (s *Server) serveSummary(w http.ResponseWriter, r *http.Request) {
-	sum, err := s.summary(r.Context())
-	if err != nil {
-		writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+func (s *Server) serveTopologyPage(w http.ResponseWriter, _ *http.Request) {
+	var b bytes.Buffer
+	if err := topologyPage.Execute(&b, s.opts.Pages); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	writeJSON(w, http.StatusOK, sum)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(b.Bytes())
 }
 
-func (s *Server) serveTopologies(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.topologies(r.Context()))
-}
-
-// serveEvents pushes the summary and the topologies every Options.Every as
-// server-sent events, until the client goes away.
+// serveEvents pushes every feed every Options.Every as server-sent events,
+// until the client goes away.
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
@@ -153,16 +163,13 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	tick := time.NewTicker(s.opts.Every)
 	defer tick.Stop()
 	for {
-		sum, err := s.summary(r.Context())
-		if err != nil {
-			sum = &Summary{Error: err.Error()}
-		}
-		for _, ev := range []struct {
-			name string
-			v    any
-		}{{"summary", sum}, {"topologies", s.topologies(r.Context())}} {
-			b, _ := json.Marshal(ev.v)
-			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.name, b); err != nil {
+		for _, f := range s.feeds {
+			v, err := f.Read(r.Context())
+			if err != nil {
+				v = map[string]string{"error": err.Error()}
+			}
+			b, _ := json.Marshal(v)
+			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", f.Event, b); err != nil {
 				return
 			}
 		}

@@ -7,20 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
 	"github.com/squall-stream/squall/actors"
-	"github.com/squall-stream/squall/examples/orders"
-	"github.com/squall-stream/squall/internal/testinfra"
+	"github.com/squall-stream/squall/actors/promexport"
 )
 
 func get(t *testing.T, url string, v any) *http.Response {
@@ -38,57 +36,6 @@ func get(t *testing.T, url string, v any) *http.Response {
 	return resp
 }
 
-func TestSummaryReadsTheOrderFiguresFromRedis(t *testing.T) {
-	r := testinfra.StartRedis(t)
-	rc := goredis.NewClient(&goredis.Options{Addr: r.Addr()})
-	defer rc.Close()
-	ctx := context.Background()
-	k := orders.Keys{Prefix: orders.DefaultPrefix}
-	now := time.Now()
-	seed := rc.Pipeline()
-	seed.HSet(ctx, k.Totals(), "orders", 1234, "gmv", 9876550)
-	seed.HSet(ctx, k.ProvinceOrders(), "广东", 700, "北京", 534)
-	seed.HSet(ctx, k.ProvinceGMV(), "广东", 6000000, "北京", 3876550)
-	seed.HSet(ctx, k.Payments(), "支付宝", 800, "微信支付", 434)
-	seed.ZAdd(ctx, k.TopProducts(), goredis.Z{Member: "华为 Mate 60 Pro 手机", Score: 699900}, goredis.Z{Member: "小米 14 手机", Score: 399900})
-	seed.PFAdd(ctx, k.Buyers(now), "U1", "U2", "U3")
-	seed.HSet(ctx, k.Minute(now), "orders", 42, "gmv", 420000)
-	seed.HSet(ctx, k.Errors(), "malformed", 3)
-	seed.LPush(ctx, k.RecentErrors(), "not json")
-	if _, err := seed.Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(New(Options{Redis: rc, Logger: slog.New(slog.DiscardHandler)}).Handler())
-	defer srv.Close()
-
-	var s Summary
-	if resp := get(t, srv.URL+"/api/orders/summary", &s); resp.StatusCode != 200 {
-		t.Fatalf("status %d", resp.StatusCode)
-	}
-	if !s.Redis || s.Orders != 1234 || s.GMV != 98765.5 || s.BuyersDay != 3 || s.Malformed != 3 {
-		t.Fatalf("summary: %+v", s)
-	}
-	if len(s.Provinces) != 2 || s.Provinces[0].Name != "广东" || s.Provinces[0].Orders != 700 || s.Provinces[0].GMV != 60000 {
-		t.Fatalf("provinces: %+v", s.Provinces)
-	}
-	if len(s.Top) != 2 || s.Top[0].Name != "华为 Mate 60 Pro 手机" {
-		t.Fatalf("top products: %+v", s.Top)
-	}
-	if len(s.Minutes) != minutesShown || s.Minutes[minutesShown-1].Orders != 42 {
-		t.Fatalf("minutes: last %+v of %d", s.Minutes[len(s.Minutes)-1], len(s.Minutes))
-	}
-	if len(s.Recent) != 1 || s.Recent[0] != "not json" {
-		t.Fatalf("recent errors: %v", s.Recent)
-	}
-
-	// Redis down: a clear error, no panic, no hang.
-	r.Stop()
-	resp := get(t, srv.URL+"/api/orders/summary", &s)
-	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(s.Error, "Redis") {
-		t.Fatalf("with Redis down: %d %+v", resp.StatusCode, s)
-	}
-}
-
 func TestTopologyAndPagesAndEvents(t *testing.T) {
 	drawn := drawnTopology(t)
 	tops := func(context.Context) ([]Topology, error) {
@@ -99,8 +46,17 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 					Errors: 1, LastError: "kafka: broker down", LastErrorAt: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC),
 					Streams: []actors.StreamMetrics{{Stream: "default", Emitted: 10, Transferred: 20}}}}}}}, nil
 	}
-	prom := actors.NewPrometheusHandler(func() map[string]*actors.LocalTopology { return nil })
-	srv := httptest.NewServer(New(Options{Topologies: tops, Prometheus: prom, Every: 20 * time.Millisecond}).Handler())
+	prom := promexport.NewHandler(func() map[string][]actors.ComponentMetrics { return nil })
+	// A page of the program's: its own handler, a document it reads, and
+	// one whose source is down.
+	var reads atomic.Int64
+	shop := Page{Path: "/", Title: "Shop <&>",
+		Handlers: map[string]http.Handler{"GET /{$}": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "the shop page") })},
+		Feeds: []Feed{
+			{Path: "/api/shop", Event: "shop", Read: func(context.Context) (any, error) { return map[string]int64{"reads": reads.Add(1)}, nil }},
+			{Path: "/api/stock", Event: "stock", Read: func(context.Context) (any, error) { return nil, errors.New("stock database down") }},
+		}}
+	srv := httptest.NewServer(New(Options{Topologies: tops, Prometheus: prom, Pages: []Page{shop}, Every: 20 * time.Millisecond}).Handler())
 	defer srv.Close()
 
 	var v TopologiesView
@@ -125,7 +81,8 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 	if len(c.TaskList) != 2 || c.TaskList[1] != (TaskView{Task: 2, Node: "node-2", Figures: Figures{Acked: 5}}) {
 		t.Fatalf("tasks: %+v", c.TaskList)
 	}
-	for path, want := range map[string]string{"/": "实时订单", "/topology": "Topologies", "/static/app.js": "EventSource", "/metrics": "go_goroutines"} {
+	for path, want := range map[string]string{"/": "the shop page", "/topology": `<a href="/">Shop &lt;&amp;&gt;</a><a class="on" href="/topology">Topologies</a>`,
+		"/static/app.js": "EventSource", "/static/style.css": "--accent", "/metrics": "go_goroutines"} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -140,7 +97,16 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 		t.Fatalf("GET /nope: %d", resp.StatusCode)
 	}
 
-	// Without Redis the summary says so; events carry both kinds.
+	var doc map[string]any
+	if resp := get(t, srv.URL+"/api/shop", &doc); resp.StatusCode != http.StatusOK || doc["reads"] == nil {
+		t.Fatalf("GET /api/shop: %d %v", resp.StatusCode, doc)
+	}
+	if resp := get(t, srv.URL+"/api/stock", &doc); resp.StatusCode != http.StatusBadGateway || doc["error"] != "stock database down" {
+		t.Fatalf("GET /api/stock: %d %v, want 502 with the error", resp.StatusCode, doc)
+	}
+
+	// The events carry every feed, the one that fails as its error, and
+	// read each anew.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/events", nil)
@@ -149,18 +115,46 @@ func TestTopologyAndPagesAndEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	seen := map[string]bool{}
+	seen := map[string][]string{}
 	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() && len(seen) < 2 {
+	for event := ""; sc.Scan() && len(seen["shop"]) < 2; {
 		if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
-			seen[name] = true
+			event = name
 		}
-		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok && strings.Contains(data, `"redis"`) && !strings.Contains(data, `"redis":false`) {
-			t.Fatalf("summary without Redis: %s", data)
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			seen[event] = append(seen[event], data)
 		}
 	}
-	if !seen["summary"] || !seen["topologies"] {
+	if len(seen["topologies"]) == 0 || len(seen["shop"]) < 2 || seen["shop"][0] == seen["shop"][1] {
 		t.Fatalf("events seen: %v", seen)
+	}
+	if len(seen["stock"]) == 0 || seen["stock"][0] != `{"error":"stock database down"}` {
+		t.Fatalf("the failing feed's events: %v", seen["stock"])
+	}
+}
+
+// Without a page at /, / leads to the topology page, whose navigation
+// names no other.
+func TestWithoutPagesRootIsTheTopologyPage(t *testing.T) {
+	srv := httptest.NewServer(New(Options{}).Handler())
+	defer srv.Close()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/topology" {
+		t.Fatalf("GET /: %d to %q, want a redirect to /topology", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err = http.Get(srv.URL + "/topology")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if want := `<nav><a class="on" href="/topology">Topologies</a></nav>`; !strings.Contains(string(body), want) {
+		t.Fatalf("the topology page lacks %s:\n%s", want, body)
 	}
 }
 

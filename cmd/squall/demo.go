@@ -13,9 +13,11 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/actors/promexport"
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/dashboard"
 	"github.com/squall-stream/squall/examples/orders"
+	"github.com/squall-stream/squall/examples/orders/ordersui"
 	"github.com/squall-stream/squall/ingest"
 	"github.com/squall-stream/squall/spouts/kafka"
 	"github.com/squall-stream/squall/topology"
@@ -174,9 +176,12 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 		genDone <- writeOrderLog(genCtx, filepath.Join(logs, "orders.log"), o)
 	}()
 
-	dash := dashboard.New(dashboard.Options{Addr: o.addr, Redis: rc, Topologies: dashboard.InProcess("orders", topo, run.Metrics),
-		Prometheus: actors.NewPrometheusHandler(func() map[string]*actors.LocalTopology { return map[string]*actors.LocalTopology{"orders": run} }),
-		Logger:     logger})
+	dash := dashboard.New(dashboard.Options{Addr: o.addr, Topologies: dashboard.InProcess("orders", topo, run.Metrics),
+		Prometheus: promexport.NewHandler(func() map[string][]actors.ComponentMetrics {
+			return map[string][]actors.ComponentMetrics{"orders": run.Metrics()}
+		}),
+		Pages:  []dashboard.Page{ordersui.Page(ordersui.Options{Redis: rc})},
+		Logger: logger})
 	dashErr := make(chan error, 1)
 	ready := make(chan string, 1)
 	go func() {

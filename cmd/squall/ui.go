@@ -12,6 +12,7 @@ import (
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/dashboard"
 	"github.com/squall-stream/squall/examples/orders"
+	"github.com/squall-stream/squall/examples/orders/ordersui"
 )
 
 // nodeMetricsTimeout bounds how long the ui waits for each node's metrics
@@ -49,7 +50,6 @@ Deactivate and Kill buttons, for anyone who can reach --addr.`,
 			defer admin.Close()
 			opts := dashboard.Options{
 				Addr:  addr,
-				Keys:  orders.Keys{Prefix: prefix},
 				Every: refreshEvery,
 				Topologies: func(ctx context.Context) ([]dashboard.Topology, error) {
 					ctx, cancel := context.WithTimeout(ctx, nodeMetricsTimeout)
@@ -72,7 +72,7 @@ Deactivate and Kill buttons, for anyone who can reach --addr.`,
 			if redis != "" {
 				rc := goredis.NewClient(&goredis.Options{Addr: redis})
 				defer rc.Close()
-				opts.Redis = rc
+				opts.Pages = []dashboard.Page{ordersui.Page(ordersui.Options{Redis: rc, Keys: orders.Keys{Prefix: prefix}})}
 			}
 			return dashboard.New(opts).ListenAndServe(cmd.Context(), func(a string) {
 				fmt.Fprintf(cmd.OutOrStdout(), "squall ui: http://%s/ (topologies: http://%s/topology)\n", a, a)
@@ -82,7 +82,7 @@ Deactivate and Kill buttons, for anyone who can reach --addr.`,
 	zkf.add(cmd)
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "where the dashboard listens")
-	f.StringVar(&redis, "redis", "", "Redis holding the analysed orders, host:port (default: no orders page)")
+	f.StringVar(&redis, "redis", "", "Redis holding the analysed orders, host:port, for the orders page at / (default: no orders page; / leads to the topologies)")
 	f.StringVar(&prefix, "prefix", orders.DefaultPrefix, "the Redis key prefix the order analysis writes under")
 	f.DurationVar(&refreshEvery, "every", time.Second, "how often the pages are refreshed")
 	f.BoolVar(&actions, "actions", false, "offer Activate, Deactivate and Kill buttons on the topology page (to anyone who can reach --addr)")

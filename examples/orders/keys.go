@@ -4,8 +4,8 @@ import "time"
 
 // Keys is where the order analysis keeps its results in Redis, under a
 // prefix per topology: the contract between the Redis writer bolts and the
-// dashboard. Amounts (GMV, sales) are integers in fen (分), so that any
-// number of increments stays exact.
+// orders page (ordersui). Amounts (GMV, sales) are integers in fen (分), so
+// that any number of increments stays exact.
 type Keys struct{ Prefix string }
 
 // DefaultPrefix is the key prefix of the reference topology.

@@ -1,4 +1,8 @@
-package actors
+// Package promexport exports the task metrics of running topologies to
+// Prometheus: a collector, and a handler to scrape. It is the runtime's only
+// tie to Prometheus, so that a program that embeds the runtime does not link
+// the Prometheus client unless it serves /metrics.
+package promexport
 
 import (
 	"net/http"
@@ -7,51 +11,57 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/squall-stream/squall/actors"
 )
+
+// Topologies returns, at each scrape, the component metrics of the
+// topologies to export, by topology name (as actors.LocalTopology.Metrics
+// gives them).
+type Topologies func() map[string][]actors.ComponentMetrics
 
 // taskMetric is one per-task series of the Prometheus export.
 type taskMetric struct {
 	desc  *prometheus.Desc
 	kind  prometheus.ValueType
-	value func(*TaskMetrics) float64
+	value func(*actors.TaskMetrics) float64
 	spout bool // spouts only
 }
 
 var taskLabels = []string{"topology", "component", "task"}
 
-func newTaskMetric(name, help string, kind prometheus.ValueType, value func(*TaskMetrics) float64) taskMetric {
+func newTaskMetric(name, help string, kind prometheus.ValueType, value func(*actors.TaskMetrics) float64) taskMetric {
 	return taskMetric{desc: prometheus.NewDesc(name, help, taskLabels, nil), kind: kind, value: value}
 }
 
-// taskMetrics are the series, one per TaskMetrics field, named as
+// taskMetrics are the series, one per actors.TaskMetrics field, named as
 // Prometheus wants (units in the name, _total for counters).
 var taskMetrics = []taskMetric{
 	newTaskMetric("squall_tuples_emitted_total", "Tuples emitted by the task.", prometheus.CounterValue,
-		func(m *TaskMetrics) float64 { return float64(m.Emitted) }),
+		func(m *actors.TaskMetrics) float64 { return float64(m.Emitted) }),
 	newTaskMetric("squall_tuples_transferred_total", "Tuple copies sent to target tasks.", prometheus.CounterValue,
-		func(m *TaskMetrics) float64 { return float64(m.Transferred) }),
+		func(m *actors.TaskMetrics) float64 { return float64(m.Transferred) }),
 	newTaskMetric("squall_tuples_executed_total", "Tuples a bolt task executed.", prometheus.CounterValue,
-		func(m *TaskMetrics) float64 { return float64(m.Executed) }),
+		func(m *actors.TaskMetrics) float64 { return float64(m.Executed) }),
 	newTaskMetric("squall_tuples_acked_total", "Bolt: input tuples acked. Spout: tuple trees completed.", prometheus.CounterValue,
-		func(m *TaskMetrics) float64 { return float64(m.Acked) }),
+		func(m *actors.TaskMetrics) float64 { return float64(m.Acked) }),
 	newTaskMetric("squall_tuples_failed_total", "Bolt: input tuples failed. Spout: tuple trees failed or timed out.", prometheus.CounterValue,
-		func(m *TaskMetrics) float64 { return float64(m.Failed) }),
+		func(m *actors.TaskMetrics) float64 { return float64(m.Failed) }),
 	newTaskMetric("squall_task_restarts_total", "Crashes the task was restarted after.", prometheus.CounterValue,
-		func(m *TaskMetrics) float64 { return float64(m.Restarts) }),
+		func(m *actors.TaskMetrics) float64 { return float64(m.Restarts) }),
 	newTaskMetric("squall_task_errors_total", "Errors the task reported, and emits it had refused.", prometheus.CounterValue,
-		func(m *TaskMetrics) float64 { return float64(m.Errors) }),
+		func(m *actors.TaskMetrics) float64 { return float64(m.Errors) }),
 	newTaskMetric("squall_execute_latency_seconds", "Mean time a bolt task spends in Execute.", prometheus.GaugeValue,
-		func(m *TaskMetrics) float64 { return m.ExecuteLatency.Seconds() }),
+		func(m *actors.TaskMetrics) float64 { return m.ExecuteLatency.Seconds() }),
 	newTaskMetric("squall_process_latency_seconds", "Mean time from a bolt task taking a tuple up to acking it (sampled).", prometheus.GaugeValue,
-		func(m *TaskMetrics) float64 { return m.ProcessLatency.Seconds() }),
-	newTaskMetric("squall_task_capacity_ratio", "Share of wall time the task spent executing, over the last "+CapacityWindow.String()+" or more.", prometheus.GaugeValue,
-		func(m *TaskMetrics) float64 { return m.Capacity }),
+		func(m *actors.TaskMetrics) float64 { return m.ProcessLatency.Seconds() }),
+	newTaskMetric("squall_task_capacity_ratio", "Share of wall time the task spent executing, over the last "+actors.CapacityWindow.String()+" or more.", prometheus.GaugeValue,
+		func(m *actors.TaskMetrics) float64 { return m.Capacity }),
 	newTaskMetric("squall_task_queue_depth", "Tuples waiting for the task.", prometheus.GaugeValue,
-		func(m *TaskMetrics) float64 { return float64(m.QueueDepth) }),
+		func(m *actors.TaskMetrics) float64 { return float64(m.QueueDepth) }),
 	spoutMetric(newTaskMetric("squall_complete_latency_seconds", "Mean time from a spout's emit to its tuple tree completing.", prometheus.GaugeValue,
-		func(m *TaskMetrics) float64 { return m.CompleteLatency.Seconds() })),
+		func(m *actors.TaskMetrics) float64 { return m.CompleteLatency.Seconds() })),
 	spoutMetric(newTaskMetric("squall_spout_pending", "Tuple trees of the spout task in flight.", prometheus.GaugeValue,
-		func(m *TaskMetrics) float64 { return float64(m.Pending) })),
+		func(m *actors.TaskMetrics) float64 { return float64(m.Pending) })),
 }
 
 // The per-stream split of the emitted and transferred counters.
@@ -67,20 +77,20 @@ func spoutMetric(m taskMetric) taskMetric {
 	return m
 }
 
-// prometheusCollector exports the task metrics of running topologies.
-type prometheusCollector struct {
-	topologies func() map[string]*LocalTopology
+// collector exports the task metrics of running topologies.
+type collector struct {
+	topologies Topologies
 }
 
-// NewPrometheusCollector returns a Prometheus collector of the task metrics
-// of the topologies topologies returns (by name) at each scrape: the
-// counters and gauges of TaskMetrics, labelled topology, component and
-// task. Register it with a prometheus.Registry and serve that with promhttp.
-func NewPrometheusCollector(topologies func() map[string]*LocalTopology) prometheus.Collector {
-	return prometheusCollector{topologies: topologies}
+// NewCollector returns a Prometheus collector of the task metrics of the
+// topologies topologies returns at each scrape: the counters and gauges of
+// actors.TaskMetrics, labelled topology, component and task. Register it
+// with a prometheus.Registry and serve that with promhttp.
+func NewCollector(topologies Topologies) prometheus.Collector {
+	return collector{topologies: topologies}
 }
 
-func (c prometheusCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range taskMetrics {
 		ch <- m.desc
 	}
@@ -88,9 +98,9 @@ func (c prometheusCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- streamTransferred
 }
 
-func (c prometheusCollector) Collect(ch chan<- prometheus.Metric) {
-	for name, lt := range c.topologies() {
-		for _, comp := range lt.Metrics() {
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	for name, comps := range c.topologies() {
+		for _, comp := range comps {
 			for i := range comp.Tasks {
 				t := &comp.Tasks[i]
 				task := strconv.Itoa(t.Task)
@@ -109,13 +119,13 @@ func (c prometheusCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// NewPrometheusHandler returns an HTTP handler for Prometheus to scrape: the
-// task metrics of NewPrometheusCollector and the Go runtime's and the
-// process's metrics, in a registry of its own.
-func NewPrometheusHandler(topologies func() map[string]*LocalTopology) http.Handler {
+// NewHandler returns an HTTP handler for Prometheus to scrape: the task
+// metrics of NewCollector and the Go runtime's and the process's metrics, in
+// a registry of its own.
+func NewHandler(topologies Topologies) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		NewPrometheusCollector(topologies),
+		NewCollector(topologies),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

@@ -1,21 +1,21 @@
-package dashboard
+package ordersui
 
 import (
 	"context"
 	"fmt"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/squall-stream/squall/examples/orders"
 )
 
 // Summary is what the orders page shows: /api/orders/summary.
 type Summary struct {
-	// Redis is false when the dashboard has no Redis to read.
-	Redis bool `json:"redis"`
-	// Error says why Redis could not be read.
-	Error  string  `json:"error,omitempty"`
+	// Redis is false when the page has no Redis to read.
+	Redis  bool    `json:"redis"`
 	Orders int64   `json:"orders"`
 	GMV    float64 `json:"gmv"`
 	// Rate is orders per second, over the time since the previous read.
@@ -49,18 +49,30 @@ type Minute struct {
 // minutesShown is the length of the orders-per-minute chart.
 const minutesShown = 30
 
-// summary reads the figures from Redis in one pipeline.
-func (s *Server) summary(ctx context.Context) (*Summary, error) {
+// summaries reads the summary from Redis, and keeps what the rate is
+// measured from.
+type summaries struct {
+	redis goredis.UniversalClient
+	keys  orders.Keys
+
+	mu        sync.Mutex
+	lastCount int64
+	lastAt    time.Time
+	rate      float64
+}
+
+// read reads the figures from Redis in one pipeline.
+func (s *summaries) read(ctx context.Context) (any, error) {
 	now := time.Now()
 	sum := &Summary{At: now.UTC().Format(time.RFC3339)}
-	if s.opts.Redis == nil {
+	if s.redis == nil {
 		return sum, nil
 	}
 	sum.Redis = true
-	k := s.opts.Keys
+	k := s.keys
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	pipe := s.opts.Redis.Pipeline()
+	pipe := s.redis.Pipeline()
 	totals := pipe.HGetAll(ctx, k.Totals())
 	provO, provG := pipe.HGetAll(ctx, k.ProvinceOrders()), pipe.HGetAll(ctx, k.ProvinceGMV())
 	catO, catG := pipe.HGetAll(ctx, k.CategoryOrders()), pipe.HGetAll(ctx, k.CategoryGMV())
@@ -100,7 +112,7 @@ func (s *Server) summary(ctx context.Context) (*Summary, error) {
 
 // observeRate turns the order total into orders per second since the last
 // read, smoothed so one slow poll does not make the rate jump.
-func (s *Server) observeRate(total int64, now time.Time) float64 {
+func (s *summaries) observeRate(total int64, now time.Time) float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.lastAt.IsZero() && now.Sub(s.lastAt) >= 500*time.Millisecond && total >= s.lastCount {
