@@ -19,74 +19,27 @@ import (
 
 	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/cluster"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 )
 
-func wait(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+var idKey = topology.NewFields("id", "key")
+
+// cityIDs is a ledger of n ids whose spouts emit (id, city).
+func cityIDs(n int) *topologytest.Ledger {
+	return topologytest.NewLedger(n, idKey, func(id int) topology.Values {
+		return topology.Values{int64(id), "城市-" + string(rune('A'+id%7))}
+	})
 }
 
-// countSpout emits ids 0..n-1 with the id as message id, records acks, and
-// emits failed ids again (counting the fails).
-type countSpout struct {
-	n, next int64
-	replay  []int64
-	acked   *sync.Map
-	failed  *atomic.Int64 // nil: not counted
-	out     topology.SpoutOutputCollector
+// passing makes bolts that count what they execute in seen and emit it on.
+func passing(seen *atomic.Int64) func() topology.Bolt {
+	return topologytest.BasicFunc(idKey, func(t *topology.Tuple, out topology.BasicOutputCollector) error {
+		seen.Add(1)
+		return out.Emit(t.Values())
+	})
 }
-
-func (s *countSpout) DeclareOutputFields(d *topology.OutputDeclarer) {
-	d.Declare(topology.NewFields("id", "key"))
-}
-func (s *countSpout) Open(_ *topology.TopologyContext, out topology.SpoutOutputCollector) error {
-	s.out = out
-	return nil
-}
-func (s *countSpout) NextTuple() {
-	var id int64
-	switch {
-	case len(s.replay) > 0:
-		id, s.replay = s.replay[0], s.replay[1:]
-	case s.next < s.n:
-		id = s.next
-		s.next++
-	default:
-		return
-	}
-	_ = s.out.Emit(topology.Values{id, "城市-" + string(rune('A'+id%7))}, id)
-}
-func (s *countSpout) Ack(id any) {
-	if _, dup := s.acked.LoadOrStore(id, true); dup {
-		panic("acked twice")
-	}
-}
-func (s *countSpout) Fail(id any) {
-	if s.failed != nil {
-		s.failed.Add(1)
-	}
-	s.replay = append(s.replay, id.(int64))
-}
-func (s *countSpout) Close() error { return nil }
-
-type passBolt struct{ seen *atomic.Int64 }
-
-func (b passBolt) DeclareOutputFields(d *topology.OutputDeclarer) {
-	d.Declare(topology.NewFields("id", "key"))
-}
-func (b passBolt) Prepare(*topology.TopologyContext) error { return nil }
-func (b passBolt) Execute(t *topology.Tuple, out topology.BasicOutputCollector) error {
-	b.seen.Add(1)
-	return out.Emit(t.Values())
-}
-func (b passBolt) Cleanup() error { return nil }
 
 // TestTopologyAcrossTwoNodes runs spout → pass (shuffle) → sink (fields)
 // with tasks split over two actor systems talking protoactor remote: every
@@ -115,13 +68,13 @@ func runAcrossTwoNodes(t *testing.T, opts cluster.TransportOptions) {
 	}
 
 	const n = 20000
-	var acked sync.Map
+	ids := cityIDs(n)
 	var passed, sunk atomic.Int64
 	build := func() *topology.Topology {
 		bl := topology.NewBuilder()
-		bl.SetSpout("spout", func() topology.Spout { return &countSpout{n: n, acked: &acked} }, 1)
-		bl.SetBolt("pass", topology.Basic(func() topology.BasicBolt { return passBolt{seen: &passed} }), 2).ShuffleGrouping("spout")
-		bl.SetBolt("sink", topology.Basic(func() topology.BasicBolt { return passBolt{seen: &sunk} }), 2).FieldsGrouping("pass", "key")
+		bl.SetSpout("spout", ids.Spout, 1)
+		bl.SetBolt("pass", passing(&passed), 2).ShuffleGrouping("spout")
+		bl.SetBolt("sink", passing(&sunk), 2).FieldsGrouping("pass", "key")
 		topo, err := bl.Build()
 		if err != nil {
 			t.Fatal(err)
@@ -139,7 +92,8 @@ func runAcrossTwoNodes(t *testing.T, opts cluster.TransportOptions) {
 	}
 	conf := topology.Config{Name: "two-nodes", Logger: slog.New(slog.DiscardHandler)}
 	runA, runB := runOnBoth(t, a, b, topoA, topoB, conf, placement)
-	wait(t, 60*time.Second, "every id acked across the two nodes", func() bool { return countKeys(&acked) == n })
+	check.For(t, 60*time.Second, ids.AllAcked)
+	ids.CheckExactlyOnce(t)
 	if passed.Load() != n || sunk.Load() != n {
 		t.Fatalf("pass executed %d, sink %d, want %d each", passed.Load(), sunk.Load(), n)
 	}
@@ -217,17 +171,18 @@ func TestFailuresAcrossTwoNodesReplay(t *testing.T) {
 	opts := cluster.TransportOptions{Listen: "127.0.0.1:0"}
 	a, b := startTransport(t, opts), startTransport(t, opts)
 	const n = 5000
-	var acked sync.Map
-	var failed atomic.Int64
+	ids := cityIDs(n)
 	var seen sync.Map // ids the flaky bolt has failed once
 	build := func() *topology.Topology {
 		bl := topology.NewBuilder()
-		bl.SetSpout("spout", func() topology.Spout { return &countSpout{n: n, acked: &acked, failed: &failed} }, 1)
-		bl.SetBolt("flaky", topology.Basic(func() topology.BasicBolt {
-			return flakyBolt{fail: func(id int64) bool {
-				_, again := seen.LoadOrStore(id, true)
-				return id%50 == 0 && !again
-			}}
+		bl.SetSpout("spout", ids.Spout, 1)
+		// flaky fails every 50th id the first time it sees it.
+		bl.SetBolt("flaky", topologytest.BasicFunc(nil, func(t *topology.Tuple, _ topology.BasicOutputCollector) error {
+			id := t.Int64ByField("id")
+			if _, again := seen.LoadOrStore(id, true); id%50 == 0 && !again {
+				return errors.New("flaky")
+			}
+			return nil
 		}), 1).ShuffleGrouping("spout")
 		topo, err := bl.Build()
 		if err != nil {
@@ -243,24 +198,12 @@ func TestFailuresAcrossTwoNodesReplay(t *testing.T) {
 	runOnBoth(t, a, b, build(), build(), conf, placement)
 	// The timeout is a minute: replays within this wait came from fails
 	// that crossed the nodes, not from timeouts.
-	wait(t, 30*time.Second, "every id acked across the two nodes", func() bool { return countKeys(&acked) == n })
-	if got := failed.Load(); got != n/50 {
+	check.For(t, 30*time.Second, ids.AllAcked)
+	ids.CheckExactlyOnce(t)
+	if got := ids.Failed(); got != n/50 {
 		t.Fatalf("the spout saw %d fails, want %d", got, n/50)
 	}
 }
-
-// flakyBolt fails the tuples fail picks, and passes the others.
-type flakyBolt struct{ fail func(id int64) bool }
-
-func (flakyBolt) DeclareOutputFields(*topology.OutputDeclarer) {}
-func (flakyBolt) Prepare(*topology.TopologyContext) error      { return nil }
-func (b flakyBolt) Execute(t *topology.Tuple, _ topology.BasicOutputCollector) error {
-	if b.fail(t.Int64ByField("id")) {
-		return errors.New("flaky")
-	}
-	return nil
-}
-func (flakyBolt) Cleanup() error { return nil }
 
 // startTransport starts a node's transport and stops it when the test ends,
 // after what ran on it (cleanups run last first).
@@ -289,10 +232,4 @@ func runOnBoth(t *testing.T, a, b *cluster.Transport, topoA, topoB *topology.Top
 	}
 	t.Cleanup(runA.Shutdown)
 	return runA, runB
-}
-
-func countKeys(m *sync.Map) int {
-	n := 0
-	m.Range(func(any, any) bool { n++; return true })
-	return n
 }
