@@ -88,6 +88,27 @@ func leaders(nodes []*cluster.Node) []*cluster.Node {
 	return out
 }
 
+// startCluster starts ZooKeeper and three nodes on it, waits for a leader,
+// and submits the test topology with opts over a ledger of total ids. What
+// it starts stops when the test ends.
+func startCluster(t *testing.T, total int, opts cluster.SubmitOptions) (*topologytest.Ledger, []*cluster.Node, *cluster.Admin) {
+	t.Helper()
+	z := testinfra.StartZooKeeper(t)
+	registerTestTopology()
+	ids := newTestIDs(total, 6*time.Second)
+	nodes := startNodes(t, z.Addr(), 3)
+	check.For(t, 20*time.Second, oneLeader(nodes, nil))
+	admin, err := cluster.NewAdmin(cluster.ZKOptions{Servers: []string{z.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(admin.Close)
+	if err := admin.Submit("cluster-test", opts); err != nil {
+		t.Fatal(err)
+	}
+	return ids, nodes, admin
+}
+
 // oneLeader is a condition: exactly one of nodes leads, and not old (a
 // leader that was stopped, or nil).
 func oneLeader(nodes []*cluster.Node, old *cluster.Node) func() error {
@@ -133,21 +154,8 @@ func acked(ids *topologytest.Ledger, n int) func() error {
 // submitted topology spread over all of them; a non-leader and then the
 // leader leave mid-run; every id is still processed.
 func TestClusterRunsAndSurvivesLosingNodes(t *testing.T) {
-	z := testinfra.StartZooKeeper(t)
-	registerTestTopology()
 	const total = 30000
-	ids := newTestIDs(total, 6*time.Second)
-	nodes := startNodes(t, z.Addr(), 3)
-	check.For(t, 20*time.Second, oneLeader(nodes, nil))
-
-	admin, err := cluster.NewAdmin(cluster.ZKOptions{Servers: []string{z.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if err := admin.Submit("cluster-test", cluster.SubmitOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ids, nodes, admin := startCluster(t, total, cluster.SubmitOptions{})
 	if err := admin.Submit("cluster-test", cluster.SubmitOptions{}); err == nil {
 		t.Fatal("a second submission under the same name succeeded")
 	}
@@ -246,20 +254,8 @@ func checkClusterMetrics(t *testing.T, admin *cluster.Admin, nodes []*cluster.No
 // three nodes is rebalanced onto all three, with more tasks, while it runs;
 // every id is still processed.
 func TestRebalanceFromTwoToThreeNodesMidRun(t *testing.T) {
-	z := testinfra.StartZooKeeper(t)
-	registerTestTopology()
 	const total = 30000
-	ids := newTestIDs(total, 6*time.Second)
-	nodes := startNodes(t, z.Addr(), 3)
-	check.For(t, 20*time.Second, oneLeader(nodes, nil))
-	admin, err := cluster.NewAdmin(cluster.ZKOptions{Servers: []string{z.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if err := admin.Submit("cluster-test", cluster.SubmitOptions{Workers: 2}); err != nil {
-		t.Fatal(err)
-	}
+	ids, _, admin := startCluster(t, total, cluster.SubmitOptions{Workers: 2})
 	check.For(t, 20*time.Second, placed(admin, 2, 0))
 	check.For(t, 30*time.Second, acked(ids, total/3))
 	if err := admin.Rebalance("cluster-test", map[string]int{"pass": 4, "sink": 5}, 3); err != nil {

@@ -54,8 +54,7 @@ func startGateRig(t *testing.T, hostA, hostB string, opts func(host string) clus
 	oa.Logger = r.logsA.Logger()
 	ob.Logger = r.logsB.Logger()
 	r.a, r.b = startTransport(t, oa), startTransport(t, ob)
-	build := func() *topology.Topology {
-		bl := topology.NewBuilder()
+	declare := func(bl *topology.Builder) {
 		bl.SetSpout("spout", r.ids.Spout, 1)
 		// The sink counts what it executes, and the ids below zero, which
 		// only a forger sends.
@@ -66,17 +65,9 @@ func startGateRig(t *testing.T, hostA, hostB string, opts func(host string) clus
 			}
 			return nil
 		}), 1).ShuffleGrouping("spout")
-		topo, err := bl.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return topo
-	}
-	placement := func(self string) actors.Placement {
-		return actors.Placement{Self: self, Tasks: map[int]string{r.sinkTask: r.b.Addr, r.spoutTask: r.a.Addr}}
 	}
 	conf := topology.Config{Name: r.topologyName, MessageTimeout: 2 * time.Second, Logger: r.logsB.Logger()}
-	r.runA, r.runB = runOnBoth(t, r.a, r.b, build(), build(), conf, placement)
+	r.runA, r.runB = runOnBoth(t, r.a, r.b, declare, map[int]string{r.sinkTask: r.b.Addr, r.spoutTask: r.a.Addr}, conf)
 	r.sinkPID = actor.NewPID(r.b.Addr, r.topologyName+"/sink-1")
 	r.spoutPID = actor.NewPID(r.a.Addr, r.topologyName+"/spout-2")
 	r.flowing(t, "the topology acking across the nodes")

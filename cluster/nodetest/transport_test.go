@@ -70,28 +70,16 @@ func runAcrossTwoNodes(t *testing.T, opts cluster.TransportOptions) {
 	const n = 20000
 	ids := cityIDs(n)
 	var passed, sunk atomic.Int64
-	build := func() *topology.Topology {
-		bl := topology.NewBuilder()
+	declare := func(bl *topology.Builder) {
 		bl.SetSpout("spout", ids.Spout, 1)
 		bl.SetBolt("pass", passing(&passed), 2).ShuffleGrouping("spout")
 		bl.SetBolt("sink", passing(&sunk), 2).FieldsGrouping("pass", "key")
-		topo, err := bl.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return topo
 	}
-	topoA, topoB := build(), build()
 	// Tasks: pass 1-2, sink 3-4, spout 5. Node A: spout, pass 1, sink 3;
 	// node B: pass 2, sink 4.
-	placement := func(self string) actors.Placement {
-		return actors.Placement{
-			Self:  self,
-			Tasks: map[int]string{1: a.Addr, 2: b.Addr, 3: a.Addr, 4: b.Addr, 5: a.Addr},
-		}
-	}
+	tasks := map[int]string{1: a.Addr, 2: b.Addr, 3: a.Addr, 4: b.Addr, 5: a.Addr}
 	conf := topology.Config{Name: "two-nodes", Logger: slog.New(slog.DiscardHandler)}
-	runA, runB := runOnBoth(t, a, b, topoA, topoB, conf, placement)
+	runA, runB := runOnBoth(t, a, b, declare, tasks, conf)
 	check.For(t, 60*time.Second, ids.AllAcked)
 	ids.CheckExactlyOnce(t)
 	if passed.Load() != n || sunk.Load() != n {
@@ -173,8 +161,7 @@ func TestFailuresAcrossTwoNodesReplay(t *testing.T) {
 	const n = 5000
 	ids := cityIDs(n)
 	var seen sync.Map // ids the flaky bolt has failed once
-	build := func() *topology.Topology {
-		bl := topology.NewBuilder()
+	declare := func(bl *topology.Builder) {
 		bl.SetSpout("spout", ids.Spout, 1)
 		// flaky fails every 50th id the first time it sees it.
 		bl.SetBolt("flaky", topologytest.BasicFunc(nil, func(t *topology.Tuple, _ topology.BasicOutputCollector) error {
@@ -184,18 +171,10 @@ func TestFailuresAcrossTwoNodesReplay(t *testing.T) {
 			}
 			return nil
 		}), 1).ShuffleGrouping("spout")
-		topo, err := bl.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return topo
 	}
 	// Tasks: flaky 1 on B, spout 2 on A.
-	placement := func(self string) actors.Placement {
-		return actors.Placement{Self: self, Tasks: map[int]string{1: b.Addr, 2: a.Addr}}
-	}
 	conf := topology.Config{Name: "replay", MessageTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler)}
-	runOnBoth(t, a, b, build(), build(), conf, placement)
+	runOnBoth(t, a, b, declare, map[int]string{1: b.Addr, 2: a.Addr}, conf)
 	// The timeout is a minute: replays within this wait came from fails
 	// that crossed the nodes, not from timeouts.
 	check.For(t, 30*time.Second, ids.AllAcked)
@@ -217,19 +196,26 @@ func startTransport(t *testing.T, opts cluster.TransportOptions) *cluster.Transp
 	return tr
 }
 
-// runOnBoth runs a topology on nodes a and b, B first so that A's spouts
-// find B's tasks running, until the test ends.
-func runOnBoth(t *testing.T, a, b *cluster.Transport, topoA, topoB *topology.Topology, conf topology.Config, placement func(self string) actors.Placement) (runA, runB *actors.LocalTopology) {
+// runOnBoth builds, for each of nodes a and b, the topology declare
+// declares, and runs it there with its tasks on the nodes tasks names (by
+// address), B first so that A's spouts find B's tasks running, until the
+// test ends.
+func runOnBoth(t *testing.T, a, b *cluster.Transport, declare func(*topology.Builder), tasks map[int]string, conf topology.Config) (runA, runB *actors.LocalTopology) {
 	t.Helper()
-	runB, err := actors.RunOn(context.Background(), b.System, topoB, conf, placement(b.Addr))
-	if err != nil {
-		t.Fatal(err)
+	run := func(node *cluster.Transport) *actors.LocalTopology {
+		bl := topology.NewBuilder()
+		declare(bl)
+		topo, err := bl.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := actors.RunOn(context.Background(), node.System, topo, conf, actors.Placement{Self: node.Addr, Tasks: tasks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(l.Shutdown)
+		return l
 	}
-	t.Cleanup(runB.Shutdown)
-	runA, err = actors.RunOn(context.Background(), a.System, topoA, conf, placement(a.Addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(runA.Shutdown)
-	return runA, runB
+	runB = run(b)
+	return run(a), runB
 }
