@@ -332,7 +332,7 @@ func TestTupleBatchMarshalsWithMixedValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch := &TupleBatch{Topology: "orders", DestTask: 4, SenderTask: 2, Seq: 9, Tuples: []*Tuple{
+	batch := &TupleBatch{Topology: "orders", DestTask: 4, SenderTask: 2, Tuples: []*Tuple{
 		{
 			Stream: "default", SourceTask: 2, SourceComponent: "parse",
 			Anchors: []*Anchor{{Root: math.MaxUint64, Edge: 12345}, {Root: 1, Edge: 0}},

@@ -1,6 +1,6 @@
 // Package proto holds what crosses a process boundary between squall nodes:
 // the generated protobuf messages (tuple batches, ack-tree operations,
-// tree completions, flow-control credits, control) and the codec that turns
+// flow-control credits) and the codec that turns
 // tuple field values into protobuf Values and back. Inside one process the
 // runtime passes tuples as Go values and never encodes them.
 //

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
 )
@@ -211,9 +213,12 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 		Mapper: totalsMapper("exact:")}), 2).ShuffleGrouping("events")
 	lt := runEvents(t, n, b, st)
 	gate.Store(true)
-	for st.done() < n/3 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	check.For(t, 60*time.Second, func() error {
+		if done := st.done(); done < n/3 {
+			return fmt.Errorf("%d of %d events acked, want a third before the outage", done, n)
+		}
+		return nil
+	})
 	r.Stop()
 	time.Sleep(5 * time.Second) // the outage itself is what is tested
 	r.Start()

@@ -9,21 +9,12 @@ import (
 	"time"
 
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 )
 
-// recorder is an OutputCollector that records what a bolt did.
-type recorder struct {
-	emitted []emitted
-	acked   []int // the "n" value of acked tuples, in ack order
-	failed  []int
-	errs    []error
-}
+var nKey = topology.NewFields("n", "key")
 
-type emitted struct {
-	values  topology.Values
-	anchors []int // "n" of each anchor
-}
-
+// ns returns the "n" of each tuple.
 func ns(ts []*topology.Tuple) []int {
 	out := make([]int, len(ts))
 	for i, t := range ts {
@@ -31,20 +22,6 @@ func ns(ts []*topology.Tuple) []int {
 	}
 	return out
 }
-
-func (r *recorder) Emit(values topology.Values, anchors ...*topology.Tuple) error {
-	return r.EmitTo(topology.DefaultStream, values, anchors...)
-}
-func (r *recorder) EmitTo(_ string, values topology.Values, anchors ...*topology.Tuple) error {
-	r.emitted = append(r.emitted, emitted{values: values, anchors: ns(anchors)})
-	return nil
-}
-func (r *recorder) EmitDirect(_ int, stream string, values topology.Values, anchors ...*topology.Tuple) error {
-	return r.EmitTo(stream, values, anchors...)
-}
-func (r *recorder) Ack(t *topology.Tuple)  { r.acked = append(r.acked, int(t.Int64ByField("n"))) }
-func (r *recorder) Fail(t *topology.Tuple) { r.failed = append(r.failed, int(t.Int64ByField("n"))) }
-func (r *recorder) ReportError(err error)  { r.errs = append(r.errs, err) }
 
 // seen is a windowed bolt that records each window it gets.
 type seen struct {
@@ -77,7 +54,7 @@ type harness struct {
 	t     *testing.T
 	bolt  *windowedBolt
 	inner *seen
-	out   *recorder
+	out   *topologytest.Collector
 	clock time.Time
 	tick  *topology.Tuple
 }
@@ -92,11 +69,10 @@ func newHarness(t *testing.T, conf Config) *harness {
 // newHarnessTimeout is newHarness with the topology's MessageTimeout.
 func newHarnessTimeout(t *testing.T, conf Config, timeout time.Duration) *harness {
 	t.Helper()
-	h := &harness{t: t, inner: &seen{}, out: &recorder{}, clock: epoch}
+	h := &harness{t: t, inner: &seen{}, out: &topologytest.Collector{}, clock: epoch}
 	b := New(func() Bolt { return h.inner }, conf)().(*windowedBolt)
 	b.now = func() time.Time { return h.clock }
-	topo := buildTopology(t, func() Bolt { return &seen{} }, conf)
-	tc := topology.NewTopologyContext("t", topo, "count", topo.Tasks("count")[0], nil, nil)
+	tc := topologytest.BoltContext(t, New(func() Bolt { return &seen{} }, conf), nKey)
 	tc.MessageTimeout = timeout
 	if err := b.Prepare(tc, h.out); err != nil {
 		t.Fatal(err)
@@ -113,7 +89,7 @@ func (h *harness) at(ms int) *harness {
 }
 
 func (h *harness) send(n int) *harness {
-	h.bolt.Execute(topology.NewTuple(topology.Source{Component: "spout"}, topology.NewFields("n", "key"),
+	h.bolt.Execute(topology.NewTuple(topology.Source{Component: "spout"}, nKey,
 		topology.Values{int64(n), fmt.Sprint("k", n%2)}, []topology.Anchor{{Root: uint64(n + 1), Edge: 1}}))
 	return h
 }
@@ -145,8 +121,8 @@ func TestTumblingTimeWindows(t *testing.T) {
 	h.wantWindows()
 	h.at(1000).ticks()
 	// A tumbling window's tuples are in no later window: acked at once.
-	if !slices.Equal(h.out.acked, []int{1, 2}) {
-		t.Fatalf("acked %v, want [1 2]", h.out.acked)
+	if !slices.Equal(ns(h.out.Acked()), []int{1, 2}) {
+		t.Fatalf("acked %v, want [1 2]", ns(h.out.Acked()))
 	}
 	h.at(1200).send(3)
 	h.at(2300).ticks() // late tick: the window (1s, 2s] still closes once
@@ -155,11 +131,11 @@ func TestTumblingTimeWindows(t *testing.T) {
 		seenWindow{ms(1000), ms(2000), []int{3}, []int{3}, []int{1, 2}},
 	)
 	h.at(3000).ticks() // the empty window (2s, 3s] is skipped
-	if !slices.Equal(h.out.acked, []int{1, 2, 3}) || len(h.inner.windows) != 2 {
-		t.Fatalf("acked %v after %d windows, want [1 2 3] after 2", h.out.acked, len(h.inner.windows))
+	if !slices.Equal(ns(h.out.Acked()), []int{1, 2, 3}) || len(h.inner.windows) != 2 {
+		t.Fatalf("acked %v after %d windows, want [1 2 3] after 2", ns(h.out.Acked()), len(h.inner.windows))
 	}
 	// Results are anchored to every tuple of their window.
-	if got := h.out.emitted; len(got) != 2 || !slices.Equal(got[0].anchors, []int{1, 2}) || got[0].values[0] != int64(3) {
+	if got := h.out.Emitted(); len(got) != 2 || !slices.Equal(ns(got[0].Anchors), []int{1, 2}) || got[0].Values[0] != int64(3) {
 		t.Fatalf("emitted %+v", got)
 	}
 }
@@ -178,8 +154,8 @@ func TestSlidingTimeWindows(t *testing.T) {
 		seenWindow{ms(2000), ms(5000), []int{3}, []int{}, []int{2}},
 	)
 	// Each tuple is acked once, after the last window that holds it.
-	if !slices.Equal(h.out.acked, []int{1, 2, 3}) {
-		t.Fatalf("acked %v, want [1 2 3]", h.out.acked)
+	if !slices.Equal(ns(h.out.Acked()), []int{1, 2, 3}) {
+		t.Fatalf("acked %v, want [1 2 3]", ns(h.out.Acked()))
 	}
 }
 
@@ -195,8 +171,8 @@ func TestCountWindows(t *testing.T) {
 	)
 	// A tuple is acked once no later window can hold it: 1 is not in the
 	// window of the next two arrivals, 2 and 3 not in the one after.
-	if !slices.Equal(h.out.acked, []int{1, 2, 3, 4, 5}) {
-		t.Fatalf("acked %v, want [1 2 3 4 5]", h.out.acked)
+	if !slices.Equal(ns(h.out.Acked()), []int{1, 2, 3, 4, 5}) {
+		t.Fatalf("acked %v, want [1 2 3 4 5]", ns(h.out.Acked()))
 	}
 }
 
@@ -207,8 +183,8 @@ func TestTimedOutTuplesAreForgotten(t *testing.T) {
 	h.at(0).send(1).send(2)
 	h.at(1500).send(3).send(4).send(5)
 	h.wantWindows(seenWindow{ms(1500), ms(1500), []int{3, 4, 5}, []int{3, 4, 5}, []int{}})
-	if !slices.Equal(h.out.acked, []int{3, 4, 5}) || len(h.out.failed) != 0 {
-		t.Fatalf("acked %v, failed %v; want [3 4 5] and none (1 and 2 timed out)", h.out.acked, h.out.failed)
+	if !slices.Equal(ns(h.out.Acked()), []int{3, 4, 5}) || len(ns(h.out.Failed())) != 0 {
+		t.Fatalf("acked %v, failed %v; want [3 4 5] and none (1 and 2 timed out)", ns(h.out.Acked()), ns(h.out.Failed()))
 	}
 }
 
@@ -216,15 +192,15 @@ func TestFailedWindowFailsItsTuplesOnce(t *testing.T) {
 	h := newHarness(t, Config{Length: time.Second})
 	h.inner.fail = true
 	h.at(100).send(1).send(2).at(1000).ticks()
-	if !slices.Equal(h.out.failed, []int{1, 2}) || len(h.out.errs) != 1 {
-		t.Fatalf("failed %v, errors %v; want [1 2] and one error", h.out.failed, h.out.errs)
+	if !slices.Equal(ns(h.out.Failed()), []int{1, 2}) || len(h.out.Errors()) != 1 {
+		t.Fatalf("failed %v, errors %v; want [1 2] and one error", ns(h.out.Failed()), h.out.Errors())
 	}
 	h.inner.fail = false
 	h.at(1500).send(3).at(3000).ticks()
 	// The failed tuples are forgotten (their spout replays them): never
 	// acked, never in a later window.
-	if !slices.Equal(h.out.acked, []int{3}) {
-		t.Fatalf("acked %v, want [3]", h.out.acked)
+	if !slices.Equal(ns(h.out.Acked()), []int{3}) {
+		t.Fatalf("acked %v, want [3]", ns(h.out.Acked()))
 	}
 	if w := h.inner.windows[len(h.inner.windows)-1]; !slices.Equal(w.tuples, []int{3}) || len(w.expire) != 0 {
 		t.Fatalf("window after the failure: %+v", w)
@@ -232,54 +208,33 @@ func TestFailedWindowFailsItsTuplesOnce(t *testing.T) {
 }
 
 func TestCountPerKeyAnchorsToTheKeysTuples(t *testing.T) {
-	out := &recorder{}
+	out := &topologytest.Collector{}
 	b := New(Count("key"), Config{LengthCount: 5})().(*windowedBolt)
 	b.now = func() time.Time { return epoch }
-	topo := buildTopology(t, Count("key"), Config{LengthCount: 5})
-	if err := b.Prepare(topology.NewTopologyContext("t", topo, "count", topo.Tasks("count")[0], nil, nil), out); err != nil {
+	if err := b.Prepare(topologytest.BoltContext(t, New(Count("key"), Config{LengthCount: 5}), nKey), out); err != nil {
 		t.Fatal(err)
 	}
 	for n := 1; n <= 5; n++ {
-		b.Execute(topology.NewTuple(topology.Source{Component: "spout"}, topology.NewFields("n", "key"),
+		b.Execute(topology.NewTuple(topology.Source{Component: "spout"}, nKey,
 			topology.Values{int64(n), fmt.Sprint("k", n%2)}, []topology.Anchor{{Root: uint64(n), Edge: 1}}))
 	}
-	want := []emitted{
+	want := []struct {
+		values  topology.Values
+		anchors []int
+	}{
 		{topology.Values{"k1", epoch, epoch, int64(3)}, []int{1, 3, 5}},
 		{topology.Values{"k0", epoch, epoch, int64(2)}, []int{2, 4}},
 	}
-	if len(out.emitted) != len(want) {
-		t.Fatalf("emitted %+v, want %+v", out.emitted, want)
+	got := out.Emitted()
+	if len(got) != len(want) {
+		t.Fatalf("emitted %+v, want %+v", got, want)
 	}
 	for i, w := range want {
-		g := out.emitted[i]
-		if !slices.EqualFunc(g.values, w.values, func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) }) || !slices.Equal(g.anchors, w.anchors) {
+		g := got[i]
+		if !slices.EqualFunc(g.Values, w.values, func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) }) || !slices.Equal(ns(g.Anchors), w.anchors) {
 			t.Fatalf("emit %d = %+v, want %+v", i, g, w)
 		}
 	}
-}
-
-// genSpout declares (n, key); buildTopology only needs its declarations.
-type genSpout struct{}
-
-func (genSpout) DeclareOutputFields(d *topology.OutputDeclarer) {
-	d.Declare(topology.NewFields("n", "key"))
-}
-func (genSpout) Open(*topology.TopologyContext, topology.SpoutOutputCollector) error { return nil }
-func (genSpout) NextTuple()                                                          {}
-func (genSpout) Ack(any)                                                             {}
-func (genSpout) Fail(any)                                                            {}
-func (genSpout) Close() error                                                        { return nil }
-
-func buildTopology(t *testing.T, bolt func() Bolt, conf Config) *topology.Topology {
-	t.Helper()
-	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return genSpout{} }, 1)
-	b.SetBolt("count", New(bolt, conf), 1).ShuffleGrouping("spout")
-	topo, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return topo
 }
 
 func TestBadConfigsFailBuildNamingTheComponent(t *testing.T) {
@@ -291,7 +246,7 @@ func TestBadConfigsFailBuildNamingTheComponent(t *testing.T) {
 		{Length: -time.Second},
 	} {
 		b := topology.NewBuilder()
-		b.SetSpout("spout", func() topology.Spout { return genSpout{} }, 1)
+		b.SetSpout("spout", topologytest.Upstream(nKey), 1)
 		b.SetBolt("per-minute", New(Count("key"), conf), 1).ShuffleGrouping("spout")
 		_, err := b.Build()
 		var ve *topology.ValidationError
@@ -302,15 +257,18 @@ func TestBadConfigsFailBuildNamingTheComponent(t *testing.T) {
 }
 
 func TestTimeWindowsAskForTicks(t *testing.T) {
-	topo := buildTopology(t, Count("key"), Config{Length: time.Minute, Slide: 10 * time.Second})
-	if got := topo.Component("count").TickFrequency; got != 2500*time.Millisecond {
+	tickFrequency := func(conf Config) time.Duration {
+		tc := topologytest.BoltContext(t, New(Count("key"), conf), nKey)
+		return tc.Topology().Component(tc.ComponentID).TickFrequency
+	}
+	if got := tickFrequency(Config{Length: time.Minute, Slide: 10 * time.Second}); got != 2500*time.Millisecond {
 		t.Fatalf("tick frequency %v, want a quarter of the slide", got)
 	}
-	if got := buildTopology(t, Count("key"), Config{LengthCount: 10}).Component("count").TickFrequency; got != 0 {
+	if got := tickFrequency(Config{LengthCount: 10}); got != 0 {
 		t.Fatalf("count windows ask for ticks every %v", got)
 	}
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return genSpout{} }, 1)
+	b.SetSpout("spout", topologytest.Upstream(nKey), 1)
 	b.SetBolt("count", New(Count("key"), Config{Length: time.Minute}), 1).ShuffleGrouping("spout").TickFrequency(time.Second)
 	topo, err := b.Build()
 	if err != nil {
@@ -322,23 +280,21 @@ func TestTimeWindowsAskForTicks(t *testing.T) {
 }
 
 func TestPrepareRefusesWindowsLongerThanTheMessageTimeout(t *testing.T) {
-	topo := buildTopology(t, Count("key"), Config{Length: time.Minute})
+	tc := topologytest.BoltContext(t, New(Count("key"), Config{Length: time.Minute}), nKey)
 	b := New(Count("key"), Config{Length: 20 * time.Second, Slide: 10 * time.Second})()
-	tc := topology.NewTopologyContext("t", topo, "count", topo.Tasks("count")[0], nil, nil)
 	tc.MessageTimeout = 30 * time.Second
-	if err := b.Prepare(tc, &recorder{}); !errors.Is(err, ErrBadConfig) {
+	if err := b.Prepare(tc, &topologytest.Collector{}); !errors.Is(err, ErrBadConfig) {
 		t.Fatalf("Prepare with length+slide = MessageTimeout: %v, want ErrBadConfig", err)
 	}
 	tc.MessageTimeout = 31 * time.Second
-	if err := b.Prepare(tc, &recorder{}); err != nil {
+	if err := b.Prepare(tc, &topologytest.Collector{}); err != nil {
 		t.Fatalf("Prepare: %v", err)
 	}
 }
 
 func TestCountRefusesAMissingKeyField(t *testing.T) {
-	topo := buildTopology(t, Count("province"), Config{LengthCount: 3})
-	b := New(Count("province"), Config{LengthCount: 3})()
-	err := b.Prepare(topology.NewTopologyContext("t", topo, "count", topo.Tasks("count")[0], nil, nil), &recorder{})
+	b := New(Count("province"), Config{LengthCount: 3})
+	err := b().Prepare(topologytest.BoltContext(t, b, nKey), &topologytest.Collector{})
 	if err == nil || !strings.Contains(err.Error(), `"province"`) {
 		t.Fatalf("Prepare: %v, want an error naming the missing field", err)
 	}

@@ -2,6 +2,7 @@ package nodetest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,102 +14,38 @@ import (
 
 	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/cluster"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 )
 
-// pool hands out ids 0..n-1 to the test topology's spout tasks on every
-// node of the test process. An id taken but not acked within the lease is
-// handed out again: the stand-in for a Kafka spout resuming from its
-// committed offsets when the node that read a message dies.
-type pool struct {
-	mu     sync.Mutex
-	n      int
-	next   int
-	leased map[int]time.Time
-	acked  map[int]int
-	lease  time.Duration
-}
-
-func newPool(n int, lease time.Duration) *pool {
-	return &pool{n: n, leased: map[int]time.Time{}, acked: map[int]int{}, lease: lease}
-}
-
-func (p *pool) take() (int, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	now := time.Now()
-	for id, at := range p.leased {
-		if now.Sub(at) > p.lease {
-			p.leased[id] = now
-			return id, true
-		}
-	}
-	if p.next >= p.n {
-		return 0, false
-	}
-	id := p.next
-	p.next++
-	p.leased[id] = now
-	return id, true
-}
-
-func (p *pool) ack(id int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.acked[id]++
-	delete(p.leased, id)
-}
-
-func (p *pool) fail(id int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, ok := p.leased[id]; ok {
-		p.leased[id] = time.Time{} // replay at once
-	}
-}
-
-func (p *pool) done() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.acked)
-}
-
-type poolSpout struct {
-	p   *pool
-	out topology.SpoutOutputCollector
-}
-
-func (s *poolSpout) DeclareOutputFields(d *topology.OutputDeclarer) {
-	d.Declare(topology.NewFields("id", "city"))
-}
-func (s *poolSpout) Open(_ *topology.TopologyContext, out topology.SpoutOutputCollector) error {
-	s.out = out
-	return nil
-}
-func (s *poolSpout) NextTuple() {
-	if id, ok := s.p.take(); ok {
-		_ = s.out.Emit(topology.Values{int64(id), []string{"北京", "上海", "广州", "深圳", "杭州"}[id%5]}, id)
-	}
-}
-func (s *poolSpout) Ack(id any)   { s.p.ack(id.(int)) }
-func (s *poolSpout) Fail(id any)  { s.p.fail(id.(int)) }
-func (s *poolSpout) Close() error { return nil }
-
-// The topology the cluster tests submit, over the current pool.
+// The topology the cluster tests submit emits the ids of testIDs, a ledger
+// whose spout tasks on every node of the test process share it. An id
+// emitted but not acked within its lease is emitted again: the stand-in for
+// a Kafka spout resuming from its committed offsets when the node that read
+// a message dies.
 var (
-	testPool     atomic.Pointer[pool]
+	testIDs      atomic.Pointer[topologytest.Ledger]
 	registerOnce sync.Once
 )
+
+func newTestIDs(n int, lease time.Duration) *topologytest.Ledger {
+	ids := topologytest.NewLedger(n, topology.NewFields("id", "city"), func(id int) topology.Values {
+		return topology.Values{int64(id), []string{"北京", "上海", "广州", "深圳", "杭州"}[id%5]}
+	}).ReplayUnfinished(lease)
+	testIDs.Store(ids)
+	return ids
+}
 
 func registerTestTopology() {
 	registerOnce.Do(func() {
 		cluster.Register("cluster-test", func(settings map[string]string) (*topology.Topology, topology.Config, error) {
 			var seen atomic.Int64
 			b := topology.NewBuilder()
-			b.SetSpout("spout", func() topology.Spout { return &poolSpout{p: testPool.Load()} }, 2)
-			b.SetBolt("pass", topology.Basic(func() topology.BasicBolt { return passBolt{seen: &seen} }), 3).ShuffleGrouping("spout")
-			b.SetBolt("sink", topology.Basic(func() topology.BasicBolt { return passBolt{seen: &seen} }), 3).FieldsGrouping("pass", "key")
+			b.SetSpout("spout", func() topology.Spout { return testIDs.Load().Spout() }, 2)
+			b.SetBolt("pass", passing(&seen), 3).ShuffleGrouping("spout")
+			b.SetBolt("sink", passing(&seen), 3).FieldsGrouping("pass", "key")
 			topo, err := b.Build()
 			return topo, topology.Config{MessageTimeout: 3 * time.Second}, err
 		})
@@ -151,34 +88,79 @@ func leaders(nodes []*cluster.Node) []*cluster.Node {
 	return out
 }
 
-// TestClusterRunsAndSurvivesLosingNodes: three nodes on one ZooKeeper run a
-// submitted topology spread over all of them; a non-leader and then the
-// leader leave mid-run; every id is still processed.
-func TestClusterRunsAndSurvivesLosingNodes(t *testing.T) {
+// startCluster starts ZooKeeper and three nodes on it, waits for a leader,
+// and submits the test topology with opts over a ledger of total ids. What
+// it starts stops when the test ends.
+func startCluster(t *testing.T, total int, opts cluster.SubmitOptions) (*topologytest.Ledger, []*cluster.Node, *cluster.Admin) {
+	t.Helper()
 	z := testinfra.StartZooKeeper(t)
 	registerTestTopology()
-	const total = 30000
-	p := newPool(total, 6*time.Second)
-	testPool.Store(p)
+	ids := newTestIDs(total, 6*time.Second)
 	nodes := startNodes(t, z.Addr(), 3)
-	wait(t, 20*time.Second, "one leader", func() bool { return len(leaders(nodes)) == 1 })
-
+	check.For(t, 20*time.Second, oneLeader(nodes, nil))
 	admin, err := cluster.NewAdmin(cluster.ZKOptions{Servers: []string{z.Addr()}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
-	if err := admin.Submit("cluster-test", cluster.SubmitOptions{}); err != nil {
+	t.Cleanup(admin.Close)
+	if err := admin.Submit("cluster-test", opts); err != nil {
 		t.Fatal(err)
 	}
+	return ids, nodes, admin
+}
+
+// oneLeader is a condition: exactly one of nodes leads, and not old (a
+// leader that was stopped, or nil).
+func oneLeader(nodes []*cluster.Node, old *cluster.Node) func() error {
+	return func() error {
+		l := leaders(nodes)
+		if len(l) == 1 && l[0] != old {
+			return nil
+		}
+		var ids []string
+		for _, n := range l {
+			ids = append(ids, n.ID())
+		}
+		return fmt.Errorf("leading: %v; want one node, and not a stopped one", ids)
+	}
+}
+
+// placed is a condition: the only topology runs on nodes nodes, with tasks
+// tasks (any number for 0).
+func placed(admin *cluster.Admin, nodes, tasks int) func() error {
+	return func() error {
+		l, err := admin.List()
+		if err != nil {
+			return err
+		}
+		if len(l) != 1 || len(l[0].Nodes) != nodes || tasks != 0 && l[0].Tasks != tasks {
+			return fmt.Errorf("topologies %+v, want one on %d nodes with %d tasks", l, nodes, tasks)
+		}
+		return nil
+	}
+}
+
+// acked is a condition: more than n ids of ids acked.
+func acked(ids *topologytest.Ledger, n int) func() error {
+	return func() error {
+		if got := ids.Acked(); got <= n {
+			return fmt.Errorf("%d ids acked, want more than %d", got, n)
+		}
+		return nil
+	}
+}
+
+// TestClusterRunsAndSurvivesLosingNodes: three nodes on one ZooKeeper run a
+// submitted topology spread over all of them; a non-leader and then the
+// leader leave mid-run; every id is still processed.
+func TestClusterRunsAndSurvivesLosingNodes(t *testing.T) {
+	const total = 30000
+	ids, nodes, admin := startCluster(t, total, cluster.SubmitOptions{})
 	if err := admin.Submit("cluster-test", cluster.SubmitOptions{}); err == nil {
 		t.Fatal("a second submission under the same name succeeded")
 	}
-	wait(t, 20*time.Second, "the topology spread over 3 nodes", func() bool {
-		l, err := admin.List()
-		return err == nil && len(l) == 1 && len(l[0].Nodes) == 3 && l[0].Tasks == 8
-	})
-	wait(t, 30*time.Second, "a third of the ids", func() bool { return p.done() > total/3 })
+	check.For(t, 20*time.Second, placed(admin, 3, 8))
+	check.For(t, 30*time.Second, acked(ids, total/3))
 	checkClusterMetrics(t, admin, nodes)
 
 	// A non-leader leaves.
@@ -191,21 +173,15 @@ func TestClusterRunsAndSurvivesLosingNodes(t *testing.T) {
 	}
 	lost := time.Now()
 	victim.Stop()
-	wait(t, 30*time.Second, "the topology on the 2 remaining nodes", func() bool {
-		l, err := admin.List()
-		return err == nil && len(l) == 1 && len(l[0].Nodes) == 2
-	})
+	check.For(t, 30*time.Second, placed(admin, 2, 0))
 	t.Logf("re-assigned %v after losing a node", time.Since(lost).Round(time.Millisecond))
-	wait(t, 60*time.Second, "two thirds of the ids", func() bool { return p.done() > 2*total/3 })
+	check.For(t, 60*time.Second, acked(ids, 2*total/3))
 
 	// The leader leaves; the survivor takes over and runs everything.
 	old := leaders(nodes)[0]
 	old.Stop()
-	wait(t, 30*time.Second, "a new leader", func() bool {
-		l := leaders(nodes)
-		return len(l) == 1 && l[0] != old
-	})
-	wait(t, 90*time.Second, "every id processed", func() bool { return p.done() == total })
+	check.For(t, 30*time.Second, oneLeader(nodes, old))
+	check.For(t, 90*time.Second, ids.AllAcked)
 
 	// Deactivate, activate and kill through the admin API.
 	if err := admin.Deactivate("cluster-test"); err != nil {
@@ -217,9 +193,11 @@ func TestClusterRunsAndSurvivesLosingNodes(t *testing.T) {
 	if err := admin.Activate("cluster-test"); err == nil {
 		t.Fatal("activating a killed topology succeeded")
 	}
-	wait(t, 30*time.Second, "the killed topology removed", func() bool {
-		l, err := admin.List()
-		return err == nil && len(l) == 0
+	check.For(t, 30*time.Second, func() error {
+		if l, err := admin.List(); err != nil || len(l) != 0 {
+			return fmt.Errorf("topologies %+v (%v), want none", l, err)
+		}
+		return nil
 	})
 }
 
@@ -228,10 +206,10 @@ func TestClusterRunsAndSurvivesLosingNodes(t *testing.T) {
 func checkClusterMetrics(t *testing.T, admin *cluster.Admin, nodes []*cluster.Node) {
 	t.Helper()
 	tasks := func(c actors.ComponentMetrics) int { return len(c.Tasks) }
-	wait(t, 20*time.Second, "the metrics of all 8 tasks from the 3 nodes", func() bool {
+	check.For(t, 20*time.Second, func() error {
 		tops, err := admin.Metrics(context.Background())
 		if err != nil || len(tops) != 1 || tops[0].Name != "cluster-test" || tops[0].Status != cluster.StatusActive || len(tops[0].Unreachable) != 0 {
-			return false
+			return fmt.Errorf("metrics %+v (%v), want those of cluster-test, active, with every node reachable", tops, err)
 		}
 		n, spoutAcked, sinkExecuted := 0, int64(0), int64(0)
 		for _, c := range tops[0].Components {
@@ -243,7 +221,11 @@ func checkClusterMetrics(t *testing.T, admin *cluster.Admin, nodes []*cluster.No
 				sinkExecuted = c.Executed
 			}
 		}
-		return n == 8 && len(tops[0].TaskNodes) == 8 && spoutAcked > 0 && sinkExecuted >= spoutAcked
+		if n != 8 || len(tops[0].TaskNodes) != 8 || spoutAcked == 0 || sinkExecuted < spoutAcked {
+			return fmt.Errorf("metrics of %d tasks, %d placed; the spout acked %d, the sink executed %d; want 8, 8, more than 0 and at least as many",
+				n, len(tops[0].TaskNodes), spoutAcked, sinkExecuted)
+		}
+		return nil
 	})
 	// The topology itself, for squall ui to draw, as the nodes build it.
 	tops, err := admin.Metrics(context.Background())
@@ -272,32 +254,13 @@ func checkClusterMetrics(t *testing.T, admin *cluster.Admin, nodes []*cluster.No
 // three nodes is rebalanced onto all three, with more tasks, while it runs;
 // every id is still processed.
 func TestRebalanceFromTwoToThreeNodesMidRun(t *testing.T) {
-	z := testinfra.StartZooKeeper(t)
-	registerTestTopology()
 	const total = 30000
-	p := newPool(total, 6*time.Second)
-	testPool.Store(p)
-	nodes := startNodes(t, z.Addr(), 3)
-	wait(t, 20*time.Second, "one leader", func() bool { return len(leaders(nodes)) == 1 })
-	admin, err := cluster.NewAdmin(cluster.ZKOptions{Servers: []string{z.Addr()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if err := admin.Submit("cluster-test", cluster.SubmitOptions{Workers: 2}); err != nil {
-		t.Fatal(err)
-	}
-	wait(t, 20*time.Second, "the topology on 2 nodes", func() bool {
-		l, err := admin.List()
-		return err == nil && len(l) == 1 && len(l[0].Nodes) == 2
-	})
-	wait(t, 30*time.Second, "a third of the ids", func() bool { return p.done() > total/3 })
+	ids, _, admin := startCluster(t, total, cluster.SubmitOptions{Workers: 2})
+	check.For(t, 20*time.Second, placed(admin, 2, 0))
+	check.For(t, 30*time.Second, acked(ids, total/3))
 	if err := admin.Rebalance("cluster-test", map[string]int{"pass": 4, "sink": 5}, 3); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, 20*time.Second, "the topology on 3 nodes with 11 tasks", func() bool {
-		l, err := admin.List()
-		return err == nil && len(l) == 1 && len(l[0].Nodes) == 3 && l[0].Tasks == 11
-	})
-	wait(t, 90*time.Second, "every id processed", func() bool { return p.done() == total })
+	check.For(t, 20*time.Second, placed(admin, 3, 11))
+	check.For(t, 90*time.Second, ids.AllAcked)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,56 +16,21 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/cluster"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	gproto "google.golang.org/protobuf/proto"
 )
 
-// endlessSpout emits ids for ever and counts the acked ones.
-type endlessSpout struct {
-	next  int64
-	acked *atomic.Int64
-	out   topology.SpoutOutputCollector
-}
-
-func (s *endlessSpout) DeclareOutputFields(d *topology.OutputDeclarer) {
-	d.Declare(topology.NewFields("id", "key"))
-}
-func (s *endlessSpout) Open(_ *topology.TopologyContext, out topology.SpoutOutputCollector) error {
-	s.out = out
-	return nil
-}
-func (s *endlessSpout) NextTuple() {
-	s.next++
-	_ = s.out.Emit(topology.Values{s.next, "k"}, s.next)
-}
-func (s *endlessSpout) Ack(any)      { s.acked.Add(1) }
-func (s *endlessSpout) Fail(any)     {}
-func (s *endlessSpout) Close() error { return nil }
-
-// recordBolt counts what it executes and notes ids below zero, which only a
-// forger sends.
-type recordBolt struct{ seen, forged *atomic.Int64 }
-
-func (recordBolt) DeclareOutputFields(*topology.OutputDeclarer) {}
-func (recordBolt) Prepare(*topology.TopologyContext) error      { return nil }
-func (b recordBolt) Execute(t *topology.Tuple, _ topology.BasicOutputCollector) error {
-	b.seen.Add(1)
-	if t.Int64ByField("id") < 0 {
-		b.forged.Add(1)
-	}
-	return nil
-}
-func (recordBolt) Cleanup() error { return nil }
-
 // gateRig is spout (task 2) on node A → sink (task 1) on node B, running
 // until the test ends.
 type gateRig struct {
 	a, b          *cluster.Transport
-	acked         atomic.Int64
+	ids           *topologytest.Ledger
 	seen, forged  atomic.Int64
 	logsA, logsB  testinfra.Logs
 	spoutTask     int
@@ -80,26 +47,27 @@ func startGateRig(t *testing.T, hostA, hostB string, opts func(host string) clus
 	if testing.Short() {
 		t.Skip("starts two remote transports")
 	}
-	r := &gateRig{spoutTask: 2, sinkTask: 1, topologyName: "gated", transportOpts: opts}
+	// More ids than a test emits: the spout never runs dry.
+	ids := topologytest.NewLedger(math.MaxInt, idKey, func(id int) topology.Values { return topology.Values{int64(id), "k"} })
+	r := &gateRig{ids: ids, spoutTask: 2, sinkTask: 1, topologyName: "gated", transportOpts: opts}
 	oa, ob := opts(hostA), opts(hostB)
 	oa.Logger = r.logsA.Logger()
 	ob.Logger = r.logsB.Logger()
 	r.a, r.b = startTransport(t, oa), startTransport(t, ob)
-	build := func() *topology.Topology {
-		bl := topology.NewBuilder()
-		bl.SetSpout("spout", func() topology.Spout { return &endlessSpout{acked: &r.acked} }, 1)
-		bl.SetBolt("sink", topology.Basic(func() topology.BasicBolt { return recordBolt{seen: &r.seen, forged: &r.forged} }), 1).ShuffleGrouping("spout")
-		topo, err := bl.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return topo
-	}
-	placement := func(self string) actors.Placement {
-		return actors.Placement{Self: self, Tasks: map[int]string{r.sinkTask: r.b.Addr, r.spoutTask: r.a.Addr}}
+	declare := func(bl *topology.Builder) {
+		bl.SetSpout("spout", r.ids.Spout, 1)
+		// The sink counts what it executes, and the ids below zero, which
+		// only a forger sends.
+		bl.SetBolt("sink", topologytest.BasicFunc(nil, func(t *topology.Tuple, _ topology.BasicOutputCollector) error {
+			r.seen.Add(1)
+			if t.Int64ByField("id") < 0 {
+				r.forged.Add(1)
+			}
+			return nil
+		}), 1).ShuffleGrouping("spout")
 	}
 	conf := topology.Config{Name: r.topologyName, MessageTimeout: 2 * time.Second, Logger: r.logsB.Logger()}
-	r.runA, r.runB = runOnBoth(t, r.a, r.b, build(), build(), conf, placement)
+	r.runA, r.runB = runOnBoth(t, r.a, r.b, declare, map[int]string{r.sinkTask: r.b.Addr, r.spoutTask: r.a.Addr}, conf)
 	r.sinkPID = actor.NewPID(r.b.Addr, r.topologyName+"/sink-1")
 	r.spoutPID = actor.NewPID(r.a.Addr, r.topologyName+"/spout-2")
 	r.flowing(t, "the topology acking across the nodes")
@@ -109,8 +77,13 @@ func startGateRig(t *testing.T, hostA, hostB string, opts func(host string) clus
 // flowing waits until trees complete across the two nodes again.
 func (r *gateRig) flowing(t *testing.T, what string) {
 	t.Helper()
-	from := r.acked.Load()
-	wait(t, 20*time.Second, what, func() bool { return r.acked.Load() > from+1000 })
+	from := r.ids.Acked()
+	check.For(t, 20*time.Second, func() error {
+		if n := r.ids.Acked() - from; n <= 1000 {
+			return fmt.Errorf("%s: %d trees completed, want more than 1000", what, n)
+		}
+		return nil
+	})
 }
 
 // frame is a tuple batch from the spout task to the sink with one tuple of
@@ -247,8 +220,11 @@ func TestClusterSecretKeepsOthersOut(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wait(t, 10*time.Second, "the forged batches refused", func() bool {
-		return strings.Contains(r.logsB.String(), "a batch from task 2, which does not run there")
+	check.For(t, 10*time.Second, func() error {
+		if !strings.Contains(r.logsB.String(), "a batch from task 2, which does not run there") {
+			return errors.New("node B has not logged the forged batches refused")
+		}
+		return nil
 	})
 	r.flowing(t, "the topology acking after the forgeries")
 	if n := r.forged.Load(); n != 0 {
@@ -280,7 +256,7 @@ func TestTransportsOthersCanReachNeedTLSOrASecret(t *testing.T) {
 func TestNodesOfAnotherTransportGetNoPlace(t *testing.T) {
 	z := testinfra.StartZooKeeper(t)
 	registerTestTopology()
-	testPool.Store(newPool(1<<30, time.Minute))
+	newTestIDs(1<<30, time.Minute)
 	zkOpts := cluster.ZKOptions{Servers: []string{z.Addr()}, SessionTimeout: 4 * time.Second}
 	start := func(secret []byte) (*cluster.Node, error) {
 		return cluster.StartNode(cluster.NodeOptions{ZK: zkOpts, Listen: "127.0.0.1:0", Secret: secret, Resync: 200 * time.Millisecond, Logger: quiet()})
@@ -314,13 +290,13 @@ func TestNodesOfAnotherTransportGetNoPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	var nodes []string
-	wait(t, 20*time.Second, "the topology assigned", func() bool {
+	check.For(t, 20*time.Second, func() error {
 		list, err := admin.List()
-		if err != nil || len(list) != 1 {
-			return false
+		if err != nil || len(list) != 1 || len(list[0].Nodes) == 0 {
+			return fmt.Errorf("topologies %+v (%v), want one assigned", list, err)
 		}
 		nodes = list[0].Nodes
-		return len(nodes) > 0
+		return nil
 	})
 	if len(nodes) != 1 || nodes[0] != node.ID() {
 		t.Fatalf("the topology was assigned to %v, want only %s", nodes, node.ID())
@@ -344,7 +320,12 @@ func TestRecordsUnderAnotherNameAreNotRun(t *testing.T) {
 	if _, err := conn.Create("/squall/topologies/impostor", rec, 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, 20*time.Second, "the record refused", func() bool { return logs.Record("refused: a topology record of another name") != nil })
+	check.For(t, 20*time.Second, func() error {
+		if logs.Record("refused: a topology record of another name") == nil {
+			return errors.New("the node has not logged the record refused")
+		}
+		return nil
+	})
 	if names, _, err := conn.Children("/squall/assignments"); err != nil || len(names) != 0 {
 		t.Fatalf("assignments %v (%v), want none", names, err)
 	}

@@ -19,74 +19,27 @@ import (
 
 	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/cluster"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 )
 
-func wait(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+var idKey = topology.NewFields("id", "key")
+
+// cityIDs is a ledger of n ids whose spouts emit (id, city).
+func cityIDs(n int) *topologytest.Ledger {
+	return topologytest.NewLedger(n, idKey, func(id int) topology.Values {
+		return topology.Values{int64(id), "城市-" + string(rune('A'+id%7))}
+	})
 }
 
-// countSpout emits ids 0..n-1 with the id as message id, records acks, and
-// emits failed ids again (counting the fails).
-type countSpout struct {
-	n, next int64
-	replay  []int64
-	acked   *sync.Map
-	failed  *atomic.Int64 // nil: not counted
-	out     topology.SpoutOutputCollector
+// passing makes bolts that count what they execute in seen and emit it on.
+func passing(seen *atomic.Int64) func() topology.Bolt {
+	return topologytest.BasicFunc(idKey, func(t *topology.Tuple, out topology.BasicOutputCollector) error {
+		seen.Add(1)
+		return out.Emit(t.Values())
+	})
 }
-
-func (s *countSpout) DeclareOutputFields(d *topology.OutputDeclarer) {
-	d.Declare(topology.NewFields("id", "key"))
-}
-func (s *countSpout) Open(_ *topology.TopologyContext, out topology.SpoutOutputCollector) error {
-	s.out = out
-	return nil
-}
-func (s *countSpout) NextTuple() {
-	var id int64
-	switch {
-	case len(s.replay) > 0:
-		id, s.replay = s.replay[0], s.replay[1:]
-	case s.next < s.n:
-		id = s.next
-		s.next++
-	default:
-		return
-	}
-	_ = s.out.Emit(topology.Values{id, "城市-" + string(rune('A'+id%7))}, id)
-}
-func (s *countSpout) Ack(id any) {
-	if _, dup := s.acked.LoadOrStore(id, true); dup {
-		panic("acked twice")
-	}
-}
-func (s *countSpout) Fail(id any) {
-	if s.failed != nil {
-		s.failed.Add(1)
-	}
-	s.replay = append(s.replay, id.(int64))
-}
-func (s *countSpout) Close() error { return nil }
-
-type passBolt struct{ seen *atomic.Int64 }
-
-func (b passBolt) DeclareOutputFields(d *topology.OutputDeclarer) {
-	d.Declare(topology.NewFields("id", "key"))
-}
-func (b passBolt) Prepare(*topology.TopologyContext) error { return nil }
-func (b passBolt) Execute(t *topology.Tuple, out topology.BasicOutputCollector) error {
-	b.seen.Add(1)
-	return out.Emit(t.Values())
-}
-func (b passBolt) Cleanup() error { return nil }
 
 // TestTopologyAcrossTwoNodes runs spout → pass (shuffle) → sink (fields)
 // with tasks split over two actor systems talking protoactor remote: every
@@ -115,31 +68,20 @@ func runAcrossTwoNodes(t *testing.T, opts cluster.TransportOptions) {
 	}
 
 	const n = 20000
-	var acked sync.Map
+	ids := cityIDs(n)
 	var passed, sunk atomic.Int64
-	build := func() *topology.Topology {
-		bl := topology.NewBuilder()
-		bl.SetSpout("spout", func() topology.Spout { return &countSpout{n: n, acked: &acked} }, 1)
-		bl.SetBolt("pass", topology.Basic(func() topology.BasicBolt { return passBolt{seen: &passed} }), 2).ShuffleGrouping("spout")
-		bl.SetBolt("sink", topology.Basic(func() topology.BasicBolt { return passBolt{seen: &sunk} }), 2).FieldsGrouping("pass", "key")
-		topo, err := bl.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return topo
+	declare := func(bl *topology.Builder) {
+		bl.SetSpout("spout", ids.Spout, 1)
+		bl.SetBolt("pass", passing(&passed), 2).ShuffleGrouping("spout")
+		bl.SetBolt("sink", passing(&sunk), 2).FieldsGrouping("pass", "key")
 	}
-	topoA, topoB := build(), build()
 	// Tasks: pass 1-2, sink 3-4, spout 5. Node A: spout, pass 1, sink 3;
 	// node B: pass 2, sink 4.
-	placement := func(self string) actors.Placement {
-		return actors.Placement{
-			Self:  self,
-			Tasks: map[int]string{1: a.Addr, 2: b.Addr, 3: a.Addr, 4: b.Addr, 5: a.Addr},
-		}
-	}
+	tasks := map[int]string{1: a.Addr, 2: b.Addr, 3: a.Addr, 4: b.Addr, 5: a.Addr}
 	conf := topology.Config{Name: "two-nodes", Logger: slog.New(slog.DiscardHandler)}
-	runA, runB := runOnBoth(t, a, b, topoA, topoB, conf, placement)
-	wait(t, 60*time.Second, "every id acked across the two nodes", func() bool { return countKeys(&acked) == n })
+	runA, runB := runOnBoth(t, a, b, declare, tasks, conf)
+	check.For(t, 60*time.Second, ids.AllAcked)
+	ids.CheckExactlyOnce(t)
 	if passed.Load() != n || sunk.Load() != n {
 		t.Fatalf("pass executed %d, sink %d, want %d each", passed.Load(), sunk.Load(), n)
 	}
@@ -217,50 +159,30 @@ func TestFailuresAcrossTwoNodesReplay(t *testing.T) {
 	opts := cluster.TransportOptions{Listen: "127.0.0.1:0"}
 	a, b := startTransport(t, opts), startTransport(t, opts)
 	const n = 5000
-	var acked sync.Map
-	var failed atomic.Int64
+	ids := cityIDs(n)
 	var seen sync.Map // ids the flaky bolt has failed once
-	build := func() *topology.Topology {
-		bl := topology.NewBuilder()
-		bl.SetSpout("spout", func() topology.Spout { return &countSpout{n: n, acked: &acked, failed: &failed} }, 1)
-		bl.SetBolt("flaky", topology.Basic(func() topology.BasicBolt {
-			return flakyBolt{fail: func(id int64) bool {
-				_, again := seen.LoadOrStore(id, true)
-				return id%50 == 0 && !again
-			}}
+	declare := func(bl *topology.Builder) {
+		bl.SetSpout("spout", ids.Spout, 1)
+		// flaky fails every 50th id the first time it sees it.
+		bl.SetBolt("flaky", topologytest.BasicFunc(nil, func(t *topology.Tuple, _ topology.BasicOutputCollector) error {
+			id := t.Int64ByField("id")
+			if _, again := seen.LoadOrStore(id, true); id%50 == 0 && !again {
+				return errors.New("flaky")
+			}
+			return nil
 		}), 1).ShuffleGrouping("spout")
-		topo, err := bl.Build()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return topo
 	}
 	// Tasks: flaky 1 on B, spout 2 on A.
-	placement := func(self string) actors.Placement {
-		return actors.Placement{Self: self, Tasks: map[int]string{1: b.Addr, 2: a.Addr}}
-	}
 	conf := topology.Config{Name: "replay", MessageTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler)}
-	runOnBoth(t, a, b, build(), build(), conf, placement)
+	runOnBoth(t, a, b, declare, map[int]string{1: b.Addr, 2: a.Addr}, conf)
 	// The timeout is a minute: replays within this wait came from fails
 	// that crossed the nodes, not from timeouts.
-	wait(t, 30*time.Second, "every id acked across the two nodes", func() bool { return countKeys(&acked) == n })
-	if got := failed.Load(); got != n/50 {
+	check.For(t, 30*time.Second, ids.AllAcked)
+	ids.CheckExactlyOnce(t)
+	if got := ids.Failed(); got != n/50 {
 		t.Fatalf("the spout saw %d fails, want %d", got, n/50)
 	}
 }
-
-// flakyBolt fails the tuples fail picks, and passes the others.
-type flakyBolt struct{ fail func(id int64) bool }
-
-func (flakyBolt) DeclareOutputFields(*topology.OutputDeclarer) {}
-func (flakyBolt) Prepare(*topology.TopologyContext) error      { return nil }
-func (b flakyBolt) Execute(t *topology.Tuple, _ topology.BasicOutputCollector) error {
-	if b.fail(t.Int64ByField("id")) {
-		return errors.New("flaky")
-	}
-	return nil
-}
-func (flakyBolt) Cleanup() error { return nil }
 
 // startTransport starts a node's transport and stops it when the test ends,
 // after what ran on it (cleanups run last first).
@@ -274,25 +196,26 @@ func startTransport(t *testing.T, opts cluster.TransportOptions) *cluster.Transp
 	return tr
 }
 
-// runOnBoth runs a topology on nodes a and b, B first so that A's spouts
-// find B's tasks running, until the test ends.
-func runOnBoth(t *testing.T, a, b *cluster.Transport, topoA, topoB *topology.Topology, conf topology.Config, placement func(self string) actors.Placement) (runA, runB *actors.LocalTopology) {
+// runOnBoth builds, for each of nodes a and b, the topology declare
+// declares, and runs it there with its tasks on the nodes tasks names (by
+// address), B first so that A's spouts find B's tasks running, until the
+// test ends.
+func runOnBoth(t *testing.T, a, b *cluster.Transport, declare func(*topology.Builder), tasks map[int]string, conf topology.Config) (runA, runB *actors.LocalTopology) {
 	t.Helper()
-	runB, err := actors.RunOn(context.Background(), b.System, topoB, conf, placement(b.Addr))
-	if err != nil {
-		t.Fatal(err)
+	run := func(node *cluster.Transport) *actors.LocalTopology {
+		bl := topology.NewBuilder()
+		declare(bl)
+		topo, err := bl.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := actors.RunOn(context.Background(), node.System, topo, conf, actors.Placement{Self: node.Addr, Tasks: tasks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(l.Shutdown)
+		return l
 	}
-	t.Cleanup(runB.Shutdown)
-	runA, err = actors.RunOn(context.Background(), a.System, topoA, conf, placement(a.Addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(runA.Shutdown)
-	return runA, runB
-}
-
-func countKeys(m *sync.Map) int {
-	n := 0
-	m.Range(func(any, any) bool { n++; return true })
-	return n
+	runB = run(b)
+	return run(a), runB
 }

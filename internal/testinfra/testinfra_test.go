@@ -11,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/go-zookeeper/zk"
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -47,19 +48,13 @@ func TestZooKeeperServesAndKeepsDataAcrossRestart(t *testing.T) {
 	}
 	z.Stop()
 	z.Start()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		data, _, err := conn.Get("/squall")
-		if err == nil {
-			if string(data) != "x" {
-				t.Fatalf("data after restart: %q", data)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("znode not readable after restart: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var data []byte
+	check.For(t, 20*time.Second, func() error {
+		data, _, err = conn.Get("/squall")
+		return err
+	})
+	if string(data) != "x" {
+		t.Fatalf("data after restart: %q", data)
 	}
 }
 
