@@ -82,52 +82,52 @@ func (d *BoltDeclarer) Grouping(src, stream string, g Grouping) *BoltDeclarer {
 
 // ShuffleGrouping subscribes to src's default stream, spreading tuples evenly.
 func (d *BoltDeclarer) ShuffleGrouping(src string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: Shuffle})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingShuffle})
 }
 
 // FieldsGrouping subscribes to src's default stream; equal values of fields
 // always go to the same task.
 func (d *BoltDeclarer) FieldsGrouping(src string, fields ...string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: FieldsKey, Fields: fields})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingFields, Fields: fields})
 }
 
 // AllGrouping subscribes to src's default stream; every task gets every tuple.
 func (d *BoltDeclarer) AllGrouping(src string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: All})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingAll})
 }
 
 // GlobalGrouping subscribes to src's default stream; the lowest task gets all.
 func (d *BoltDeclarer) GlobalGrouping(src string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: Global})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingGlobal})
 }
 
 // DirectGrouping subscribes to a direct stream of src; the emitter picks the task.
 func (d *BoltDeclarer) DirectGrouping(src, stream string) *BoltDeclarer {
-	return d.Grouping(src, stream, Grouping{Kind: Direct})
+	return d.Grouping(src, stream, Grouping{Kind: GroupingDirect})
 }
 
 // LocalOrShuffleGrouping subscribes to src's default stream, preferring tasks
 // in the same process.
 func (d *BoltDeclarer) LocalOrShuffleGrouping(src string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: LocalOrShuffle})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingLocalOrShuffle})
 }
 
 // PartialKeyGrouping subscribes to src's default stream, splitting each key
 // between two tasks by load.
 func (d *BoltDeclarer) PartialKeyGrouping(src string, fields ...string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: PartialKey, Fields: fields})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingPartialKey, Fields: fields})
 }
 
 // NoneGrouping subscribes to src's default stream without caring which task
 // gets a tuple.
 func (d *BoltDeclarer) NoneGrouping(src string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: NoGrouping})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingNone})
 }
 
 // CustomGrouping subscribes to src's default stream, routed by a
 // CustomGrouping made by factory for each sending task.
 func (d *BoltDeclarer) CustomGrouping(src string, factory func() CustomGrouping) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: CustomKind, Custom: factory})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingCustom, Custom: factory})
 }
 
 // TickFrequency makes the runtime send this bolt a tick tuple every d.
@@ -310,11 +310,11 @@ func (t *Topology) checkInput(comp string, in Input) error {
 		return bad(in.Stream, "", fmt.Errorf("%w %q", ErrUnknownStream, in.Component))
 	}
 	g := in.Grouping
-	if (g.Kind == Direct) != def.Direct {
+	if (g.Kind == GroupingDirect) != def.Direct {
 		return bad(in.Stream, "", fmt.Errorf("%w: %s grouping on stream of %q (direct: %t)", ErrDirectMismatch, g.Kind, in.Component, def.Direct))
 	}
 	switch g.Kind {
-	case FieldsKey, PartialKey:
+	case GroupingFields, GroupingPartialKey:
 		if len(g.Fields) == 0 {
 			return bad(in.Stream, "", fmt.Errorf("%w: %s grouping on %q needs at least one field", ErrBadGrouping, g.Kind, in.Component))
 		}
@@ -323,11 +323,11 @@ func (t *Topology) checkInput(comp string, in Input) error {
 				return bad(in.Stream, f, fmt.Errorf("%w of %q (declared: %v)", ErrUnknownField, in.Component, def.Fields))
 			}
 		}
-	case CustomKind:
+	case GroupingCustom:
 		if g.Custom == nil {
 			return bad(in.Stream, "", fmt.Errorf("%w: custom grouping on %q has no factory", ErrBadGrouping, in.Component))
 		}
-	case Shuffle, All, Global, Direct, LocalOrShuffle, NoGrouping:
+	case GroupingShuffle, GroupingAll, GroupingGlobal, GroupingDirect, GroupingLocalOrShuffle, GroupingNone:
 	default:
 		return bad(in.Stream, "", fmt.Errorf("%w: unknown grouping kind %d", ErrBadGrouping, g.Kind))
 	}

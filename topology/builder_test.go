@@ -83,7 +83,7 @@ func TestBuildRejectsBadTopologiesNamingTheCulprit(t *testing.T) {
 		}, ErrUnknownSource, []string{`"totals"`, `"ordrs"`}},
 		{"undeclared stream", func(b *Builder) {
 			b.SetSpout("orders", spout, 1)
-			b.SetBolt("totals", bolt, 1).Grouping("orders", "refunds", Grouping{Kind: Shuffle})
+			b.SetBolt("totals", bolt, 1).Grouping("orders", "refunds", Grouping{Kind: GroupingShuffle})
 		}, ErrUnknownStream, []string{`"totals"`, `"refunds"`}},
 		{"undeclared field", func(b *Builder) {
 			b.SetSpout("orders", spout, 1)
@@ -114,7 +114,7 @@ func TestBuildRejectsBadTopologiesNamingTheCulprit(t *testing.T) {
 		}, ErrDirectMismatch, []string{`"totals"`}},
 		{"shuffle on a direct stream", func(b *Builder) {
 			b.SetSpout("orders", spout, 1)
-			b.SetBolt("totals", bolt, 1).Grouping("orders", "direct", Grouping{Kind: Shuffle})
+			b.SetBolt("totals", bolt, 1).Grouping("orders", "direct", Grouping{Kind: GroupingShuffle})
 		}, ErrDirectMismatch, []string{`"direct"`}},
 		{"no spouts", func(b *Builder) {}, ErrNoSpouts, nil},
 		{"nil factory", func(b *Builder) { b.SetSpout("orders", nil, 1) }, ErrNoFactory, []string{`"orders"`}},
