@@ -80,7 +80,7 @@ func (e *executor) wireBatch(peer string, f *proto.TupleFrame) (*tupleBatch, boo
 		e.origins = newOriginTable(e.rt.topo, e.comp.ID)
 	}
 	var into *tupleBatch
-	if e.comp.ReleasesInput {
+	if releasesInput(e.comp) {
 		into = getTupleBatch(e.rt.conf.BatchSize)
 	}
 	b, err := decodeFrame(f.GetBatch(), sender, e.origins, into)

@@ -18,14 +18,11 @@ type Builder struct {
 // NewBuilder returns an empty Builder.
 func NewBuilder() *Builder { return &Builder{} }
 
-// ComponentSpec is a declared spout or bolt. Runtimes read it; users make it
-// through Builder.
+// ComponentSpec is a declared spout or bolt, as a [Topology] describes it.
+// Users make it through Builder.
 type ComponentSpec struct {
 	ID          string
 	Parallelism int
-	// Exactly one of Spout and Bolt is set.
-	Spout func() Spout
-	Bolt  func() Bolt
 	// Inputs are a bolt's subscriptions.
 	Inputs []Input
 	// TickFrequency is the interval of tick tuples for this bolt; 0 means
@@ -33,22 +30,26 @@ type ComponentSpec struct {
 	TickFrequency time.Duration
 	// Streams are the declared output streams by id, filled in by Build.
 	Streams map[string]StreamDef
-	// ReleasesInput is true for a bolt that keeps no input tuple once
+
+	// Exactly one of spout and bolt is set.
+	spout func() Spout
+	bolt  func() Bolt
+	// releasesInput is true for a bolt that keeps no input tuple once
 	// Execute returns ([InputReleaser]), filled in by Build.
-	ReleasesInput bool
+	releasesInput bool
 }
 
 // IsSpout reports whether the component is a spout.
-func (c *ComponentSpec) IsSpout() bool { return c.Spout != nil }
+func (c *ComponentSpec) IsSpout() bool { return c.spout != nil }
 
 // SpoutDeclarer configures a spout after SetSpout.
 type SpoutDeclarer struct{ spec *ComponentSpec }
 
 // SetSpout adds a spout with parallelism tasks, each made by factory.
 func (b *Builder) SetSpout(id string, factory func() Spout, parallelism int) *SpoutDeclarer {
-	spec := &ComponentSpec{ID: id, Parallelism: parallelism, Spout: factory}
+	spec := &ComponentSpec{ID: id, Parallelism: parallelism, spout: factory}
 	if factory == nil {
-		spec.Spout = nilSpoutFactory
+		spec.spout = nilSpoutFactory
 	}
 	b.comps = append(b.comps, spec)
 	return &SpoutDeclarer{spec: spec}
@@ -60,9 +61,9 @@ type BoltDeclarer struct{ spec *ComponentSpec }
 // SetBolt adds a bolt with parallelism tasks, each made by factory. Wrap a
 // BasicBolt factory with [Basic].
 func (b *Builder) SetBolt(id string, factory func() Bolt, parallelism int) *BoltDeclarer {
-	spec := &ComponentSpec{ID: id, Parallelism: parallelism, Bolt: factory}
+	spec := &ComponentSpec{ID: id, Parallelism: parallelism, bolt: factory}
 	if factory == nil {
-		spec.Bolt = nilBoltFactory
+		spec.bolt = nilBoltFactory
 	}
 	b.comps = append(b.comps, spec)
 	return &BoltDeclarer{spec: spec}
@@ -252,7 +253,7 @@ func declareOutputs(spec *ComponentSpec, d *OutputDeclarer) (err error) {
 		}
 	}()
 	if spec.IsSpout() {
-		s := spec.Spout()
+		s := spec.spout()
 		if s == nil {
 			return ErrNoFactory
 		}
@@ -264,7 +265,7 @@ func declareOutputs(spec *ComponentSpec, d *OutputDeclarer) (err error) {
 		s.DeclareOutputFields(d)
 		return nil
 	}
-	bolt := spec.Bolt()
+	bolt := spec.bolt()
 	if bolt == nil {
 		return ErrNoFactory
 	}
@@ -280,7 +281,7 @@ func declareOutputs(spec *ComponentSpec, d *OutputDeclarer) (err error) {
 		spec.TickFrequency = tr.TickFrequency()
 	}
 	if r, ok := bolt.(InputReleaser); ok {
-		spec.ReleasesInput = r.ReleasesInput()
+		spec.releasesInput = r.ReleasesInput()
 	}
 	bolt.DeclareOutputFields(d)
 	return nil

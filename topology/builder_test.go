@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/squall-stream/squall/internal/topologyinternal"
 )
 
 type testSpout struct{ streams map[string]Fields }
@@ -240,8 +242,9 @@ func TestBuildRecordsWhichBoltsReleaseTheirInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	releasesInput := topologyinternal.ReleasesInput.(func(*ComponentSpec) bool)
 	for id, want := range map[string]bool{"rich": false, "releasing": true, "basic": true} {
-		if got := topo.Component(id).ReleasesInput; got != want {
+		if got := releasesInput(topo.Component(id)); got != want {
 			t.Errorf("%s: ReleasesInput %v, want %v", id, got, want)
 		}
 	}

@@ -107,7 +107,7 @@ func TestFilterErrorFailsTheTuple(t *testing.T) {
 	if err := bolt.Prepare(topology.NewTopologyContext("t", topo, "f", topo.Tasks("f")[0], nil, nil), out); err != nil {
 		t.Fatal(err)
 	}
-	bolt.Execute(topology.NewTuple(topology.Source{Component: "orders"}, orderFields, topology.Values{int64(1), "浙江"}, []topology.Anchor{{Root: 1, Edge: 2}}))
+	bolt.Execute(topology.NewTuple(topology.Source{Component: "orders"}, orderFields, topology.Values{int64(1), "浙江"}))
 	if out.failed != 1 || !errors.Is(out.err, boom) {
 		t.Fatalf("failed %d, reported %v; want the tuple failed and boom reported", out.failed, out.err)
 	}

@@ -49,7 +49,7 @@ func prepared(t *testing.T, fields ...string) (topology.Bolt, *emitRecorder, err
 	if err != nil {
 		t.Fatal(err)
 	}
-	bolt, out := topo.Component("p").Bolt(), &emitRecorder{}
+	bolt, out := New(fields...)(), &emitRecorder{}
 	return bolt, out, bolt.Prepare(topology.NewTopologyContext("t", topo, "p", topo.Tasks("p")[0], nil, nil), out)
 }
 
@@ -58,7 +58,7 @@ func TestProjectKeepsFieldsInTheGivenOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := topology.NewTuple(topology.Source{Component: "parse"}, parsed, topology.Values{"O1", "浙江", int64(9900)}, []topology.Anchor{{Root: 1, Edge: 2}})
+	in := topology.NewTuple(topology.Source{Component: "parse"}, parsed, topology.Values{"O1", "浙江", int64(9900)})
 	bolt.Execute(in)
 	if len(out.emitted) != 1 || !slices.Equal(out.emitted[0], topology.Values{int64(9900), "浙江"}) {
 		t.Fatalf("emitted %v, want [[9900 浙江]]", out.emitted)

@@ -47,7 +47,7 @@ var orderFields = topology.NewFields("orderId", "userId", "province", "product",
 
 func order(id, user, province, product string, amount float64, qty int64, at time.Time) *topology.Tuple {
 	return topology.NewTuple(topology.Source{Component: "parse"}, orderFields,
-		topology.Values{id, user, province, product, amount, qty, at, `{"orderId":"` + id + `"}`}, nil)
+		topology.Values{id, user, province, product, amount, qty, at, `{"orderId":"` + id + `"}`})
 }
 
 // prepared returns a bolt prepared with a recording collector.

@@ -102,7 +102,7 @@ func newHarnessTimeout(t *testing.T, conf Config, timeout time.Duration) *harnes
 		t.Fatal(err)
 	}
 	h.bolt = b
-	h.tick = topology.NewTuple(topology.Source{Component: topology.SystemComponent, Stream: topology.TickStream}, nil, nil, nil)
+	h.tick = topology.NewTuple(topology.Source{Component: topology.SystemComponent, Stream: topology.TickStream}, nil, nil)
 	return h
 }
 
@@ -114,7 +114,7 @@ func (h *harness) at(ms int) *harness {
 
 func (h *harness) send(n int) *harness {
 	h.bolt.Execute(topology.NewTuple(topology.Source{Component: "spout"}, topology.NewFields("n", "key"),
-		topology.Values{int64(n), fmt.Sprint("k", n%2)}, []topology.Anchor{{Root: uint64(n + 1), Edge: 1}}))
+		topology.Values{int64(n), fmt.Sprint("k", n%2)}))
 	return h
 }
 
@@ -241,7 +241,7 @@ func TestCountPerKeyAnchorsToTheKeysTuples(t *testing.T) {
 	}
 	for n := 1; n <= 5; n++ {
 		b.Execute(topology.NewTuple(topology.Source{Component: "spout"}, topology.NewFields("n", "key"),
-			topology.Values{int64(n), fmt.Sprint("k", n%2)}, []topology.Anchor{{Root: uint64(n), Edge: 1}}))
+			topology.Values{int64(n), fmt.Sprint("k", n%2)}))
 	}
 	want := []emitted{
 		{topology.Values{"k1", epoch, epoch, int64(3)}, []int{1, 3, 5}},
