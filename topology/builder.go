@@ -3,6 +3,7 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -41,6 +42,24 @@ type ComponentSpec struct {
 
 // IsSpout reports whether the component is a spout.
 func (c *ComponentSpec) IsSpout() bool { return c.spout != nil }
+
+// clone copies c deeply, so that what a caller does with the copy does not
+// change the Topology.
+func (c *ComponentSpec) clone() *ComponentSpec {
+	cp := *c
+	cp.Inputs = slices.Clone(c.Inputs)
+	for i := range cp.Inputs {
+		cp.Inputs[i].Grouping = cp.Inputs[i].Grouping.clone()
+	}
+	if c.Streams != nil {
+		cp.Streams = make(map[string]StreamDef, len(c.Streams))
+		for id, def := range c.Streams {
+			def.Fields = slices.Clone(def.Fields)
+			cp.Streams[id] = def
+		}
+	}
+	return &cp
+}
 
 // SpoutDeclarer configures a spout after SetSpout.
 type SpoutDeclarer struct{ spec *ComponentSpec }
@@ -138,7 +157,8 @@ func (d *BoltDeclarer) TickFrequency(every time.Duration) *BoltDeclarer {
 }
 
 // Topology is a validated graph of components, made by Builder.Build. It is
-// immutable; runtimes share it.
+// immutable: its methods return copies, so runtimes and their users can
+// share one.
 type Topology struct {
 	comps    map[string]*ComponentSpec
 	ids      []string
@@ -186,10 +206,9 @@ func (b *Builder) Build() (*Topology, error) {
 		if c.Parallelism < 1 {
 			bad(c.ID, "", "", fmt.Errorf("%w, got %d", ErrBadParallelism, c.Parallelism))
 		}
-		spec := *c
-		spec.Inputs = append([]Input(nil), c.Inputs...)
+		spec := c.clone()
 		var d OutputDeclarer
-		if err := declareOutputs(&spec, &d); err != nil {
+		if err := declareOutputs(spec, &d); err != nil {
 			bad(c.ID, "", "", err)
 		}
 		for _, s := range d.dups {
@@ -208,7 +227,7 @@ func (b *Builder) Build() (*Topology, error) {
 		if spec.IsSpout() {
 			spouts++
 		}
-		t.comps[c.ID] = &spec
+		t.comps[c.ID] = spec
 		t.ids = append(t.ids, c.ID)
 	}
 	if len(b.comps) > 0 && spouts == 0 {
@@ -335,20 +354,27 @@ func (t *Topology) checkInput(comp string, in Input) error {
 	return nil
 }
 
-// Components returns the components in id order.
+// Components returns copies of the components, in id order.
 func (t *Topology) Components() []*ComponentSpec {
 	out := make([]*ComponentSpec, len(t.ids))
 	for i, id := range t.ids {
-		out[i] = t.comps[id]
+		out[i] = t.comps[id].clone()
 	}
 	return out
 }
 
-// Component returns a component by id, or nil.
-func (t *Topology) Component(id string) *ComponentSpec { return t.comps[id] }
+// Component returns a copy of a component by id, or nil.
+func (t *Topology) Component(id string) *ComponentSpec {
+	c := t.comps[id]
+	if c == nil {
+		return nil
+	}
+	return c.clone()
+}
 
-// Tasks returns a component's task ids, ascending.
-func (t *Topology) Tasks(component string) []int { return t.tasks[component] }
+// Tasks returns a component's task ids, ascending, in a slice of the
+// caller's.
+func (t *Topology) Tasks(component string) []int { return slices.Clone(t.tasks[component]) }
 
 // TaskComponent returns the component a task belongs to, or "".
 func (t *Topology) TaskComponent(task int) string { return t.taskComp[task] }
@@ -356,9 +382,14 @@ func (t *Topology) TaskComponent(task int) string { return t.taskComp[task] }
 // NumTasks is the number of tasks of all components.
 func (t *Topology) NumTasks() int { return len(t.taskComp) }
 
-// Subscribers returns the bolts subscribed to a stream of a component.
+// Subscribers returns copies of the bolts subscribed to a stream of a
+// component.
 func (t *Topology) Subscribers(component, stream string) []Subscriber {
-	return t.subs[streamKey{component, stream}]
+	out := slices.Clone(t.subs[streamKey{component, stream}])
+	for i := range out {
+		out[i].Grouping = out[i].Grouping.clone()
+	}
+	return out
 }
 
 // WithParallelism returns a copy of the topology with some components'
@@ -366,11 +397,11 @@ func (t *Topology) Subscribers(component, stream string) []Subscriber {
 func (t *Topology) WithParallelism(p map[string]int) (*Topology, error) {
 	b := &Builder{}
 	for _, id := range t.ids {
-		c := *t.comps[id]
+		c := t.comps[id].clone()
 		if n, ok := p[id]; ok {
 			c.Parallelism = n
 		}
-		b.comps = append(b.comps, &c)
+		b.comps = append(b.comps, c)
 	}
 	for id := range p {
 		if t.comps[id] == nil {

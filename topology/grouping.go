@@ -1,5 +1,7 @@
 package topology
 
+import "slices"
+
 // GroupingKind says how a stream's tuples are spread over a bolt's tasks.
 type GroupingKind int
 
@@ -63,6 +65,12 @@ type Grouping struct {
 	Fields Fields
 	// Custom makes the CustomGrouping of each sending task.
 	Custom func() CustomGrouping
+}
+
+// clone copies g with a Fields of its own.
+func (g Grouping) clone() Grouping {
+	g.Fields = slices.Clone(g.Fields)
+	return g
 }
 
 // Input is a bolt's subscription to a stream of another component.
