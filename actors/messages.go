@@ -17,7 +17,7 @@ type tupleBatch struct {
 	tuples []topology.Tuple
 	// pooled marks a batch of tupleBatchPool, which its last holder
 	// returns: the receiving task once a bolt that keeps no input
-	// (ComponentSpec.ReleasesInput) has executed it, or the sender once it
+	// (releasesInput) has executed it, or the sender once it
 	// has encoded it for another node.
 	pooled bool
 }

@@ -47,7 +47,7 @@ func newSelector(g topology.Grouping, fields topology.Fields, tasks []int, tc *t
 		}
 		c.Prepare(tc, stream, tasks)
 		return &customSelector{c: c, valid: taskSet(tasks), component: tc.ComponentID, stream: stream}, nil
-	default: // Shuffle, NoGrouping
+	default: // GroupingShuffle, GroupingNone
 		return newShuffle(tasks), nil
 	}
 }
