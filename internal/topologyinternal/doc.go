@@ -12,8 +12,9 @@
 //     topology.Tuple gets none of Tuple's methods; users cannot import this
 //     package, so they cannot convert.
 //   - A component's factories and what Build read of its instance are read
-//     once per task start, through the hooks of component.go, which topology
-//     sets in its init (the internal accessor of golang.org/x/tools).
+//     once per task start or per batch, never per tuple, through the hooks
+//     of component.go, which topology sets in its init (the internal
+//     accessor of golang.org/x/tools).
 //
 // This package imports nothing of the project, so that topology can import it.
 package topologyinternal
