@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/internal/topologyinternal"
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
 )
@@ -20,7 +21,7 @@ type boltTask struct {
 	pos     int             // next tuple of inbox[0]
 	current *topology.Tuple // the tuple in Execute, failed if Execute panics
 	process processSampler
-	tick    *topology.Origin
+	tick    *topologyinternal.Origin
 	// tickQueued is true while a tick waits in the inbox: a blocked bolt
 	// gets one tick when it resumes, not one per missed period.
 	tickQueued bool
@@ -33,7 +34,7 @@ func newBoltTask(rt *topologyRuntime, id int, comp *topology.ComponentSpec) (*bo
 	}
 	return &boltTask{
 		executor: e,
-		tick:     &topology.Origin{Source: topology.Source{Component: topology.SystemComponent, Stream: topology.TickStream}},
+		tick:     &topologyinternal.Origin{Component: topology.SystemComponent, Stream: topology.TickStream},
 	}, nil
 }
 
@@ -59,7 +60,7 @@ func (a *boltActor) Receive(c actor.Context) {
 		if !t.tickQueued {
 			t.tickQueued = true
 			b := &tupleBatch{tuples: make([]topology.Tuple, 1)}
-			b.tuples[0].Init(t.tick, nil, nil)
+			rep(&b.tuples[0]).Init(t.tick, nil, nil)
 			t.inbox = append(t.inbox, b)
 		}
 	case *actor.Stopping:
@@ -78,7 +79,7 @@ func (a *boltActor) Receive(c actor.Context) {
 // prepare makes a fresh bolt and prepares it. A failure panics, so that the
 // supervisor retries with backoff.
 func (t *boltTask) prepare() {
-	b := t.comp.Bolt()
+	b := newBolt(t.comp)
 	if err := b.Prepare(t.tc, &boltCollector{t: t}); err != nil {
 		t.noteCrash(fmt.Sprintf("prepare failed: %v", err))
 		t.log.Error("prepare failed; restarting the task", "err", err)
@@ -201,21 +202,22 @@ func (t *boltTask) emit(stream string, values topology.Values, direct int, ancho
 				t.noteError(err)
 				return err
 			}
-			if len(a.Anchors()) > 0 {
+			if len(rep(a).Anchors()) > 0 {
 				tracked = true
 			}
 		}
 	}
 	for _, target := range targets {
-		slot := t.out.slot(target)
+		slot := rep(t.out.slot(target))
 		switch {
 		case !tracked:
 			slot.Init(r.origin, values, nil)
-		case len(anchors) == 1 && len(anchors[0].Anchors()) == 1:
+		case len(anchors) == 1 && len(rep(anchors[0]).Anchors()) == 1:
 			// The common case, one anchor in one tree, without allocating.
 			edge := t.ids.next()
-			anchors[0].AddEdge(edge)
-			slot.InitAnchored(r.origin, values, anchors[0].Anchors()[0].Root, edge)
+			parent := rep(anchors[0])
+			parent.AddEdge(edge)
+			slot.InitAnchored(r.origin, values, parent.Anchors()[0].Root, edge)
 		default:
 			slot.Init(r.origin, values, childAnchors(anchors, &t.ids))
 		}
@@ -227,9 +229,10 @@ func (t *boltTask) emit(stream string, values topology.Values, direct int, ancho
 // childAnchors makes a new edge from each tracked anchor and returns the
 // child's places in the anchors' trees, as Storm does: one edge per anchor,
 // XORed into every root that anchor belongs to.
-func childAnchors(anchors []*topology.Tuple, ids *idSource) []topology.Anchor {
-	var out []topology.Anchor
-	for _, a := range anchors {
+func childAnchors(anchors []*topology.Tuple, ids *idSource) []topologyinternal.Anchor {
+	var out []topologyinternal.Anchor
+	for _, anchor := range anchors {
+		a := rep(anchor)
 		if len(a.Anchors()) == 0 {
 			continue
 		}
@@ -243,7 +246,7 @@ func childAnchors(anchors []*topology.Tuple, ids *idSource) []topology.Anchor {
 					continue roots
 				}
 			}
-			out = append(out, topology.Anchor{Root: an.Root, Edge: edge})
+			out = append(out, topologyinternal.Anchor{Root: an.Root, Edge: edge})
 		}
 	}
 	return out
@@ -255,8 +258,9 @@ func (t *boltTask) ack(tp *topology.Tuple) {
 	}
 	t.local.acked++
 	t.timeProcess(tp)
-	for _, a := range tp.Anchors() {
-		t.out.ack(ackOp{kind: opAck, root: a.Root, val: a.Edge ^ tp.AckVal()})
+	r := rep(tp)
+	for _, a := range r.Anchors() {
+		t.out.ack(ackOp{kind: opAck, root: a.Root, val: a.Edge ^ r.AckVal()})
 	}
 }
 
@@ -266,7 +270,7 @@ func (t *boltTask) fail(tp *topology.Tuple) {
 	}
 	t.local.failed++
 	t.timeProcess(tp)
-	for _, a := range tp.Anchors() {
+	for _, a := range rep(tp).Anchors() {
 		t.out.ack(ackOp{kind: opFail, root: a.Root})
 	}
 }

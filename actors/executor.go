@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/internal/topologyinternal"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -45,7 +46,7 @@ func (e *EmitError) Unwrap() error { return e.Err }
 // route is where one output stream of a task goes.
 type route struct {
 	def       topology.StreamDef
-	origin    *topology.Origin // shared by every tuple the task emits on the stream
+	origin    *topologyinternal.Origin // shared by every tuple the task emits on the stream
 	selectors []selector
 	direct    map[int]bool // tasks subscribed to a direct stream
 	// emitted and transferred count the task's tuples on the stream since
@@ -98,10 +99,7 @@ func newExecutor(rt *topologyRuntime, id int, comp *topology.ComponentSpec) (*ex
 	blocks := make([]bool, rt.topo.NumTasks()+1)
 	e.routes = make(map[string]*route, len(comp.Streams))
 	for sid, def := range comp.Streams {
-		r := &route{def: def, origin: &topology.Origin{
-			Source: topology.Source{Component: comp.ID, Stream: sid, Task: id},
-			Fields: def.Fields,
-		}}
+		r := &route{def: def, origin: &topologyinternal.Origin{Component: comp.ID, Stream: sid, Task: id, Fields: def.Fields}}
 		for _, sub := range rt.topo.Subscribers(comp.ID, sid) {
 			tasks := rt.topo.Tasks(sub.Component)
 			for _, t := range tasks {
@@ -125,7 +123,7 @@ func newExecutor(rt *topologyRuntime, id int, comp *topology.ComponentSpec) (*ex
 		e.routes[sid] = r
 		e.streams = append(e.streams, r)
 	}
-	slices.SortFunc(e.streams, func(a, b *route) int { return strings.Compare(a.origin.Source.Stream, b.origin.Source.Stream) })
+	slices.SortFunc(e.streams, func(a, b *route) int { return strings.Compare(a.origin.Stream, b.origin.Stream) })
 	e.out = newOutbox(rt, id, blocks)
 	return e, nil
 }

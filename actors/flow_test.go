@@ -101,8 +101,8 @@ func TestCycleDoesNotDeadlock(t *testing.T) {
 	loop := func() topology.Bolt {
 		return topology.Basic(func() topology.BasicBolt { return &streamBolt{stream: "again", exec: hop} })()
 	}
-	b.SetBolt("loop", loop, 2).ShuffleGrouping("spout").Grouping("loop2", "again", topology.Grouping{Kind: topology.Shuffle})
-	b.SetBolt("loop2", loop, 2).Grouping("loop", "again", topology.Grouping{Kind: topology.Shuffle})
+	b.SetBolt("loop", loop, 2).ShuffleGrouping("spout").Grouping("loop2", "again", topology.Grouping{Kind: topology.GroupingShuffle})
+	b.SetBolt("loop2", loop, 2).Grouping("loop", "again", topology.Grouping{Kind: topology.GroupingShuffle})
 	run(t, b, topology.Config{BatchSize: 4, MaxPendingBatches: 1})
 	wait(t, 30*time.Second, "every id acked through the cycle", func() bool { return l.ackedCount() == n })
 	l.checkExactlyOnceAcks(t)

@@ -273,10 +273,10 @@ func TestGroupingsOnNamedStreams(t *testing.T) {
 	b := topology.NewBuilder()
 	b.SetSpout("spout", func() topology.Spout { return &twoStreamSpout{ledgerSpout{l: l}} }, 1)
 	b.SetBolt("odd", func() topology.Bolt { return &recorder{r: odd} }, 2).
-		Grouping("spout", "odd", topology.Grouping{Kind: topology.FieldsKey, Fields: topology.NewFields("id")})
+		Grouping("spout", "odd", topology.Grouping{Kind: topology.GroupingFields, Fields: topology.NewFields("id")})
 	b.SetBolt("all", func() topology.Bolt { return &recorder{r: all} }, 2).
-		Grouping("spout", "odd", topology.Grouping{Kind: topology.All}).
-		Grouping("spout", "even", topology.Grouping{Kind: topology.Shuffle})
+		Grouping("spout", "odd", topology.Grouping{Kind: topology.GroupingAll}).
+		Grouping("spout", "even", topology.Grouping{Kind: topology.GroupingShuffle})
 	run(t, b, topology.Config{})
 	wait(t, 10*time.Second, "all acked", func() bool { return l.ackedCount() == 1000 })
 	wait(t, 5*time.Second, "receipts", func() bool { return odd.count() == 500 && all.count() == 1500 })

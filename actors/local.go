@@ -185,7 +185,7 @@ func newRuntime(system *actor.ActorSystem, topo *topology.Topology, conf topolog
 			if addr := placement.taskAddr(id); !placement.isLocal(addr) {
 				rt.pids[id], rt.remote[id] = pidOf(addr, conf.Name, fmt.Sprintf("%s-%d", c.ID, id)), true
 			}
-			rt.pooled[id] = rt.remote[id] || c.ReleasesInput
+			rt.pooled[id] = rt.remote[id] || releasesInput(c)
 		}
 	}
 	return rt
@@ -333,7 +333,7 @@ func (l *LocalTopology) Metrics() []ComponentMetrics {
 			m.LastError, m.LastErrorAt = last.msg, last.at
 		}
 		for _, r := range e.streams {
-			s := StreamMetrics{Stream: r.origin.Source.Stream, Emitted: r.published.emitted.Load(), Transferred: r.published.transferred.Load()}
+			s := StreamMetrics{Stream: r.origin.Stream, Emitted: r.published.emitted.Load(), Transferred: r.published.transferred.Load()}
 			m.Streams = append(m.Streams, s)
 			m.Emitted += s.Emitted
 			m.Transferred += s.Transferred

@@ -77,8 +77,8 @@ func TestMetricsSplitByStream(t *testing.T) {
 	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
 	b.SetBolt("split", topology.Basic(func() topology.BasicBolt { return &parityBolt{} }), 2).ShuffleGrouping("spout")
 	sink := basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error { return nil })
-	b.SetBolt("evens", sink, 2).Grouping("split", "even", topology.Grouping{Kind: topology.All})
-	b.SetBolt("odds", sink, 1).Grouping("split", "odd", topology.Grouping{Kind: topology.Shuffle})
+	b.SetBolt("evens", sink, 2).Grouping("split", "even", topology.Grouping{Kind: topology.GroupingAll})
+	b.SetBolt("odds", sink, 1).Grouping("split", "odd", topology.Grouping{Kind: topology.GroupingShuffle})
 	lt := run(t, b, topology.Config{})
 	wait(t, 10*time.Second, "all acked", func() bool { return l.ackedCount() == n })
 	want := []StreamMetrics{{Stream: "even", Emitted: n / 2, Transferred: n}, {Stream: "odd", Emitted: n / 2, Transferred: n / 2}}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/internal/topologyinternal"
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
 	gproto "google.golang.org/protobuf/proto"
@@ -26,7 +27,7 @@ func newFuzzTasks(t testing.TB) *fuzzTasks {
 	b := topology.NewBuilder()
 	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(0)} }, 2)
 	b.SetBolt("bolt", basic(nil, func(tp *topology.Tuple, _ topology.BasicOutputCollector) error {
-		_ = fmt.Sprint(tp.Values(), tp.Fields(), tp.Anchors()) // a bolt reads all it was given
+		_ = fmt.Sprint(tp.Values(), tp.Fields(), tp.Source()) // a bolt reads all it was given
 		return nil
 	}), 2).ShuffleGrouping("spout")
 	topo, err := b.Build()
@@ -57,10 +58,10 @@ func newFuzzTasks(t testing.TB) *fuzzTasks {
 // placement checks, and the dispatch that follows. Nothing may panic.
 func FuzzRemoteMessages(f *testing.F) {
 	tasks := newFuzzTasks(f)
-	org := &topology.Origin{Source: topology.Source{Component: "spout", Stream: topology.DefaultStream, Task: tasks.peerSpout}, Fields: topology.NewFields("id", "key")}
+	org := &topologyinternal.Origin{Component: "spout", Stream: topology.DefaultStream, Task: tasks.peerSpout, Fields: topology.NewFields("id", "key")}
 	batch := &tupleBatch{from: tasks.peerSpout, tuples: make([]topology.Tuple, 2)}
-	batch.tuples[0].Init(org, topology.Values{int64(1), "北京"}, []topology.Anchor{{Root: 1 << rootSeqBits, Edge: 7}})
-	batch.tuples[1].Init(org, topology.Values{int64(2), "k"}, nil)
+	rep(&batch.tuples[0]).Init(org, topology.Values{int64(1), "北京"}, []topologyinternal.Anchor{{Root: 1 << rootSeqBits, Edge: 7}})
+	rep(&batch.tuples[1]).Init(org, topology.Values{int64(2), "k"}, nil)
 	frame, err := tupleFrame("fuzz", tasks.bolt.id, batch)
 	if err != nil {
 		f.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/squall-stream/squall/internal/testinfra"
+	"github.com/squall-stream/squall/internal/topologyinternal"
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
 )
@@ -74,9 +75,9 @@ func (r *peerRig) deliver(task int, msg any, peer string) {
 // claiming to come from task claimed.
 func (r *peerRig) frame(t *testing.T, topo string, from, claimed int) *proto.TupleFrame {
 	t.Helper()
-	org := &topology.Origin{Source: topology.Source{Component: "spout", Stream: topology.DefaultStream, Task: claimed}, Fields: topology.NewFields("id", "key")}
+	org := &topologyinternal.Origin{Component: "spout", Stream: topology.DefaultStream, Task: claimed, Fields: topology.NewFields("id", "key")}
 	b := &tupleBatch{from: from, tuples: make([]topology.Tuple, 1)}
-	b.tuples[0].Init(org, topology.Values{int64(1), "k"}, nil)
+	rep(&b.tuples[0]).Init(org, topology.Values{int64(1), "k"}, nil)
 	f, err := tupleFrame(topo, r.sink, b)
 	if err != nil {
 		t.Fatal(err)

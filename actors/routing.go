@@ -21,13 +21,13 @@ type selector interface {
 // local reports whether a task runs in the sender's process.
 func newSelector(g topology.Grouping, fields topology.Fields, tasks []int, tc *topology.TopologyContext, stream string, local func(int) bool) (selector, error) {
 	switch g.Kind {
-	case topology.FieldsKey:
+	case topology.GroupingFields:
 		return &fieldsSelector{idx: fieldIndexes(fields, g.Fields), tasks: tasks}, nil
-	case topology.All:
+	case topology.GroupingAll:
 		return allSelector(tasks), nil
-	case topology.Global:
+	case topology.GroupingGlobal:
 		return globalSelector(tasks[0]), nil
-	case topology.LocalOrShuffle:
+	case topology.GroupingLocalOrShuffle:
 		var near []int
 		for _, t := range tasks {
 			if local(t) {
@@ -38,16 +38,16 @@ func newSelector(g topology.Grouping, fields topology.Fields, tasks []int, tc *t
 			near = tasks
 		}
 		return newShuffle(near), nil
-	case topology.PartialKey:
+	case topology.GroupingPartialKey:
 		return &partialKeySelector{idx: fieldIndexes(fields, g.Fields), tasks: tasks, load: make([]int64, len(tasks))}, nil
-	case topology.CustomKind:
+	case topology.GroupingCustom:
 		c := g.Custom()
 		if c == nil {
 			return nil, fmt.Errorf("custom grouping of %s on stream %q: factory returned nil", tc.ComponentID, stream)
 		}
 		c.Prepare(tc, stream, tasks)
 		return &customSelector{c: c, valid: taskSet(tasks), component: tc.ComponentID, stream: stream}, nil
-	default: // Shuffle, NoGrouping
+	default: // GroupingShuffle, GroupingNone
 		return newShuffle(tasks), nil
 	}
 }

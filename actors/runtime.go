@@ -21,7 +21,7 @@ type topologyRuntime struct {
 	remote []bool
 	// pooled marks the tasks whose input batches are recycled: those on
 	// other nodes (the sender's batch is done once encoded), and bolts that
-	// keep no input (ComponentSpec.ReleasesInput). Who releases them: see
+	// keep no input (releasesInput). Who releases them: see
 	// the top of outbox.go.
 	pooled []bool
 	// cycles[src][dst] is true when an edge from component src to dst

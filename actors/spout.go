@@ -136,7 +136,7 @@ func (t *spoutTask) flushCause(dry bool) flushCause {
 // supervisor retries with backoff. Trees left pending by a crashed instance
 // are failed to the new one, which may replay them by message id.
 func (t *spoutTask) open() {
-	s := t.comp.Spout()
+	s := newSpout(t.comp)
 	if err := s.Open(t.tc, &spoutCollector{t: t}); err != nil {
 		panic(fmt.Errorf("%s[%d] open: %w", t.comp.ID, t.id, err))
 	}
@@ -216,7 +216,7 @@ func (t *spoutTask) emit(stream string, values topology.Values, direct int, msgI
 	r.counted(len(targets))
 	if msgID == nil || t.rt.conf.DisableAcking || len(targets) == 0 {
 		for _, target := range targets {
-			t.out.slot(target).Init(r.origin, values, nil)
+			rep(t.out.slot(target)).Init(r.origin, values, nil)
 		}
 		if msgID != nil {
 			t.acked = append(t.acked, msgID)
@@ -229,7 +229,7 @@ func (t *spoutTask) emit(stream string, values topology.Values, direct int, msgI
 	for _, target := range targets {
 		edge := t.ids.next()
 		val ^= edge
-		t.out.slot(target).InitAnchored(r.origin, values, root, edge)
+		rep(t.out.slot(target)).InitAnchored(r.origin, values, root, edge)
 	}
 	p, _ := t.pending.Put(root)
 	*p = pendingTree{msgID: msgID, emitted: t.now, val: val}

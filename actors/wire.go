@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/squall-stream/squall/internal/topologyinternal"
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -49,7 +50,7 @@ func tupleFrame(topo string, dest int, b *tupleBatch) (*proto.TupleFrame, error)
 		tup = protowire.AppendVarint(tup, uint64(t.SourceTask()))
 		tup = protowire.AppendTag(tup, tupleSourceComp, protowire.BytesType)
 		tup = protowire.AppendString(tup, t.SourceComponent())
-		for _, a := range t.Anchors() {
+		for _, a := range rep(t).Anchors() {
 			tup = protowire.AppendTag(tup, tupleAnchors, protowire.BytesType)
 			tup = protowire.AppendVarint(tup, 18) // two tagged fixed64s
 			tup = protowire.AppendTag(tup, anchorRoot, protowire.Fixed64Type)
@@ -80,7 +81,7 @@ func tupleFrame(topo string, dest int, b *tupleBatch) (*proto.TupleFrame, error)
 type originTable struct {
 	topo    *topology.Topology
 	self    string // the receiving component
-	origins map[originKey]*topology.Origin
+	origins map[originKey]*topologyinternal.Origin
 }
 
 type originKey struct {
@@ -89,13 +90,13 @@ type originKey struct {
 }
 
 func newOriginTable(topo *topology.Topology, self string) *originTable {
-	return &originTable{topo: topo, self: self, origins: make(map[originKey]*topology.Origin)}
+	return &originTable{topo: topo, self: self, origins: make(map[originKey]*topologyinternal.Origin)}
 }
 
 // origin returns the Origin of a tuple from task on stream, checking that
 // the task's component declares the stream and the receiving component
 // subscribes to it.
-func (o *originTable) origin(task int, stream string) (*topology.Origin, error) {
+func (o *originTable) origin(task int, stream string) (*topologyinternal.Origin, error) {
 	k := originKey{task, stream}
 	if org, ok := o.origins[k]; ok {
 		return org, nil
@@ -113,7 +114,7 @@ func (o *originTable) origin(task int, stream string) (*topology.Origin, error) 
 	}) {
 		return nil, fmt.Errorf("%s does not subscribe to stream %q of %s", o.self, stream, comp)
 	}
-	org := &topology.Origin{Source: topology.Source{Component: comp, Stream: stream, Task: task}, Fields: def.Fields}
+	org := &topologyinternal.Origin{Component: comp, Stream: stream, Task: task, Fields: def.Fields}
 	o.origins[k] = org
 	return org, nil
 }
@@ -168,7 +169,7 @@ func decodeFrame(data []byte, sender int, origins *originTable, into *tupleBatch
 	}
 	b.from = sender
 	var arena, vals []any
-	var anchors []topology.Anchor
+	var anchors []topologyinternal.Anchor
 	for len(data) > 0 {
 		num, typ, n := protowire.ConsumeTag(data)
 		if n < 0 {
@@ -244,10 +245,10 @@ func decodeFrame(data []byte, sender int, origins *originTable, into *tupleBatch
 			return nil, err
 		}
 		if len(vals) != len(org.Fields) {
-			return nil, fmt.Errorf("tuple from %s[%d] on stream %q: %d values for fields %v", org.Source.Component, task, stream, len(vals), org.Fields)
+			return nil, fmt.Errorf("tuple from %s[%d] on stream %q: %d values for fields %v", org.Component, task, stream, len(vals), org.Fields)
 		}
 		b.tuples = append(b.tuples, topology.Tuple{})
-		b.tuples[len(b.tuples)-1].Init(org, vals, anchors)
+		rep(&b.tuples[len(b.tuples)-1]).Init(org, vals, anchors)
 	}
 	return b, nil
 }
@@ -273,8 +274,8 @@ func countTuples(data []byte) int {
 	return count
 }
 
-func consumeAnchor(b []byte) (topology.Anchor, error) {
-	var a topology.Anchor
+func consumeAnchor(b []byte) (topologyinternal.Anchor, error) {
+	var a topologyinternal.Anchor
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 || typ != protowire.Fixed64Type {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squall-stream/squall/internal/topologyinternal"
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
 	gproto "google.golang.org/protobuf/proto"
@@ -26,11 +27,11 @@ func wireTopology(t testing.TB) *topology.Topology {
 func TestTupleBatchSurvivesTheWire(t *testing.T) {
 	topo := wireTopology(t)
 	spoutTask := topo.Tasks("spout")[1]
-	org := &topology.Origin{Source: topology.Source{Component: "spout", Stream: topology.DefaultStream, Task: spoutTask}, Fields: topology.NewFields("id", "key")}
+	org := &topologyinternal.Origin{Component: "spout", Stream: topology.DefaultStream, Task: spoutTask, Fields: topology.NewFields("id", "key")}
 	in := &tupleBatch{from: spoutTask, tuples: make([]topology.Tuple, 3)}
-	in.tuples[0].Init(org, topology.Values{int64(1), "北京"}, nil)
-	in.tuples[1].InitAnchored(org, topology.Values{int64(2), "k"}, 11, 22)
-	in.tuples[2].Init(org, topology.Values{int64(3), "k"}, []topology.Anchor{{Root: 1, Edge: 2}, {Root: 3, Edge: 4}})
+	rep(&in.tuples[0]).Init(org, topology.Values{int64(1), "北京"}, nil)
+	rep(&in.tuples[1]).InitAnchored(org, topology.Values{int64(2), "k"}, 11, 22)
+	rep(&in.tuples[2]).Init(org, topology.Values{int64(3), "k"}, []topologyinternal.Anchor{{Root: 1, Edge: 2}, {Root: 3, Edge: 4}})
 	dest := topo.Tasks("sink")[0]
 
 	frame, err := tupleFrame("orders", dest, in)
@@ -61,8 +62,8 @@ func TestTupleBatchSurvivesTheWire(t *testing.T) {
 		if !reflect.DeepEqual(a.Values(), b.Values()) || a.Source() != b.Source() || !reflect.DeepEqual(a.Fields(), b.Fields()) {
 			t.Errorf("tuple %d: %v became %v", i, a, b)
 		}
-		if len(a.Anchors()) != len(b.Anchors()) || (len(a.Anchors()) > 0 && !reflect.DeepEqual(a.Anchors(), b.Anchors())) {
-			t.Errorf("tuple %d anchors %v became %v", i, a.Anchors(), b.Anchors())
+		if len(rep(a).Anchors()) != len(rep(b).Anchors()) || (len(rep(a).Anchors()) > 0 && !reflect.DeepEqual(rep(a).Anchors(), rep(b).Anchors())) {
+			t.Errorf("tuple %d anchors %v became %v", i, rep(a).Anchors(), rep(b).Anchors())
 		}
 	}
 
@@ -143,10 +144,10 @@ func BenchmarkTupleBatchWireRoundTrip(b *testing.B) {
 	b.ReportAllocs()
 	topo := wireTopology(b)
 	task := topo.Tasks("spout")[0]
-	org := &topology.Origin{Source: topology.Source{Component: "spout", Stream: topology.DefaultStream, Task: task}, Fields: topology.NewFields("id", "key")}
+	org := &topologyinternal.Origin{Component: "spout", Stream: topology.DefaultStream, Task: task, Fields: topology.NewFields("id", "key")}
 	in := &tupleBatch{from: task, tuples: make([]topology.Tuple, 256)}
 	for i := range in.tuples {
-		in.tuples[i].InitAnchored(org, topology.Values{int64(i), "key-" + itoa(i%1024)}, uint64(i+1), uint64(i+7))
+		rep(&in.tuples[i]).InitAnchored(org, topology.Values{int64(i), "key-" + itoa(i%1024)}, uint64(i+1), uint64(i+7))
 	}
 	origins := newOriginTable(topo, "sink")
 	start := time.Now()

@@ -3,6 +3,7 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -18,14 +19,11 @@ type Builder struct {
 // NewBuilder returns an empty Builder.
 func NewBuilder() *Builder { return &Builder{} }
 
-// ComponentSpec is a declared spout or bolt. Runtimes read it; users make it
-// through Builder.
+// ComponentSpec is a declared spout or bolt, as a [Topology] describes it.
+// Users make it through Builder.
 type ComponentSpec struct {
 	ID          string
 	Parallelism int
-	// Exactly one of Spout and Bolt is set.
-	Spout func() Spout
-	Bolt  func() Bolt
 	// Inputs are a bolt's subscriptions.
 	Inputs []Input
 	// TickFrequency is the interval of tick tuples for this bolt; 0 means
@@ -33,22 +31,44 @@ type ComponentSpec struct {
 	TickFrequency time.Duration
 	// Streams are the declared output streams by id, filled in by Build.
 	Streams map[string]StreamDef
-	// ReleasesInput is true for a bolt that keeps no input tuple once
+
+	// Exactly one of spout and bolt is set.
+	spout func() Spout
+	bolt  func() Bolt
+	// releasesInput is true for a bolt that keeps no input tuple once
 	// Execute returns ([InputReleaser]), filled in by Build.
-	ReleasesInput bool
+	releasesInput bool
 }
 
 // IsSpout reports whether the component is a spout.
-func (c *ComponentSpec) IsSpout() bool { return c.Spout != nil }
+func (c *ComponentSpec) IsSpout() bool { return c.spout != nil }
+
+// clone copies c deeply, so that what a caller does with the copy does not
+// change the Topology.
+func (c *ComponentSpec) clone() *ComponentSpec {
+	cp := *c
+	cp.Inputs = slices.Clone(c.Inputs)
+	for i := range cp.Inputs {
+		cp.Inputs[i].Grouping = cp.Inputs[i].Grouping.clone()
+	}
+	if c.Streams != nil {
+		cp.Streams = make(map[string]StreamDef, len(c.Streams))
+		for id, def := range c.Streams {
+			def.Fields = slices.Clone(def.Fields)
+			cp.Streams[id] = def
+		}
+	}
+	return &cp
+}
 
 // SpoutDeclarer configures a spout after SetSpout.
 type SpoutDeclarer struct{ spec *ComponentSpec }
 
 // SetSpout adds a spout with parallelism tasks, each made by factory.
 func (b *Builder) SetSpout(id string, factory func() Spout, parallelism int) *SpoutDeclarer {
-	spec := &ComponentSpec{ID: id, Parallelism: parallelism, Spout: factory}
+	spec := &ComponentSpec{ID: id, Parallelism: parallelism, spout: factory}
 	if factory == nil {
-		spec.Spout = nilSpoutFactory
+		spec.spout = nilSpoutFactory
 	}
 	b.comps = append(b.comps, spec)
 	return &SpoutDeclarer{spec: spec}
@@ -60,9 +80,9 @@ type BoltDeclarer struct{ spec *ComponentSpec }
 // SetBolt adds a bolt with parallelism tasks, each made by factory. Wrap a
 // BasicBolt factory with [Basic].
 func (b *Builder) SetBolt(id string, factory func() Bolt, parallelism int) *BoltDeclarer {
-	spec := &ComponentSpec{ID: id, Parallelism: parallelism, Bolt: factory}
+	spec := &ComponentSpec{ID: id, Parallelism: parallelism, bolt: factory}
 	if factory == nil {
-		spec.Bolt = nilBoltFactory
+		spec.bolt = nilBoltFactory
 	}
 	b.comps = append(b.comps, spec)
 	return &BoltDeclarer{spec: spec}
@@ -82,52 +102,52 @@ func (d *BoltDeclarer) Grouping(src, stream string, g Grouping) *BoltDeclarer {
 
 // ShuffleGrouping subscribes to src's default stream, spreading tuples evenly.
 func (d *BoltDeclarer) ShuffleGrouping(src string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: Shuffle})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingShuffle})
 }
 
 // FieldsGrouping subscribes to src's default stream; equal values of fields
 // always go to the same task.
 func (d *BoltDeclarer) FieldsGrouping(src string, fields ...string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: FieldsKey, Fields: fields})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingFields, Fields: fields})
 }
 
 // AllGrouping subscribes to src's default stream; every task gets every tuple.
 func (d *BoltDeclarer) AllGrouping(src string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: All})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingAll})
 }
 
 // GlobalGrouping subscribes to src's default stream; the lowest task gets all.
 func (d *BoltDeclarer) GlobalGrouping(src string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: Global})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingGlobal})
 }
 
 // DirectGrouping subscribes to a direct stream of src; the emitter picks the task.
 func (d *BoltDeclarer) DirectGrouping(src, stream string) *BoltDeclarer {
-	return d.Grouping(src, stream, Grouping{Kind: Direct})
+	return d.Grouping(src, stream, Grouping{Kind: GroupingDirect})
 }
 
 // LocalOrShuffleGrouping subscribes to src's default stream, preferring tasks
 // in the same process.
 func (d *BoltDeclarer) LocalOrShuffleGrouping(src string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: LocalOrShuffle})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingLocalOrShuffle})
 }
 
 // PartialKeyGrouping subscribes to src's default stream, splitting each key
 // between two tasks by load.
 func (d *BoltDeclarer) PartialKeyGrouping(src string, fields ...string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: PartialKey, Fields: fields})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingPartialKey, Fields: fields})
 }
 
 // NoneGrouping subscribes to src's default stream without caring which task
 // gets a tuple.
 func (d *BoltDeclarer) NoneGrouping(src string) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: NoGrouping})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingNone})
 }
 
 // CustomGrouping subscribes to src's default stream, routed by a
 // CustomGrouping made by factory for each sending task.
 func (d *BoltDeclarer) CustomGrouping(src string, factory func() CustomGrouping) *BoltDeclarer {
-	return d.Grouping(src, DefaultStream, Grouping{Kind: CustomKind, Custom: factory})
+	return d.Grouping(src, DefaultStream, Grouping{Kind: GroupingCustom, Custom: factory})
 }
 
 // TickFrequency makes the runtime send this bolt a tick tuple every d.
@@ -137,7 +157,8 @@ func (d *BoltDeclarer) TickFrequency(every time.Duration) *BoltDeclarer {
 }
 
 // Topology is a validated graph of components, made by Builder.Build. It is
-// immutable; runtimes share it.
+// immutable: its methods return copies, so runtimes and their users can
+// share one.
 type Topology struct {
 	comps    map[string]*ComponentSpec
 	ids      []string
@@ -185,10 +206,9 @@ func (b *Builder) Build() (*Topology, error) {
 		if c.Parallelism < 1 {
 			bad(c.ID, "", "", fmt.Errorf("%w, got %d", ErrBadParallelism, c.Parallelism))
 		}
-		spec := *c
-		spec.Inputs = append([]Input(nil), c.Inputs...)
+		spec := c.clone()
 		var d OutputDeclarer
-		if err := declareOutputs(&spec, &d); err != nil {
+		if err := declareOutputs(spec, &d); err != nil {
 			bad(c.ID, "", "", err)
 		}
 		for _, s := range d.dups {
@@ -207,7 +227,7 @@ func (b *Builder) Build() (*Topology, error) {
 		if spec.IsSpout() {
 			spouts++
 		}
-		t.comps[c.ID] = &spec
+		t.comps[c.ID] = spec
 		t.ids = append(t.ids, c.ID)
 	}
 	if len(b.comps) > 0 && spouts == 0 {
@@ -252,7 +272,7 @@ func declareOutputs(spec *ComponentSpec, d *OutputDeclarer) (err error) {
 		}
 	}()
 	if spec.IsSpout() {
-		s := spec.Spout()
+		s := spec.spout()
 		if s == nil {
 			return ErrNoFactory
 		}
@@ -264,7 +284,7 @@ func declareOutputs(spec *ComponentSpec, d *OutputDeclarer) (err error) {
 		s.DeclareOutputFields(d)
 		return nil
 	}
-	bolt := spec.Bolt()
+	bolt := spec.bolt()
 	if bolt == nil {
 		return ErrNoFactory
 	}
@@ -280,7 +300,7 @@ func declareOutputs(spec *ComponentSpec, d *OutputDeclarer) (err error) {
 		spec.TickFrequency = tr.TickFrequency()
 	}
 	if r, ok := bolt.(InputReleaser); ok {
-		spec.ReleasesInput = r.ReleasesInput()
+		spec.releasesInput = r.ReleasesInput()
 	}
 	bolt.DeclareOutputFields(d)
 	return nil
@@ -310,11 +330,11 @@ func (t *Topology) checkInput(comp string, in Input) error {
 		return bad(in.Stream, "", fmt.Errorf("%w %q", ErrUnknownStream, in.Component))
 	}
 	g := in.Grouping
-	if (g.Kind == Direct) != def.Direct {
+	if (g.Kind == GroupingDirect) != def.Direct {
 		return bad(in.Stream, "", fmt.Errorf("%w: %s grouping on stream of %q (direct: %t)", ErrDirectMismatch, g.Kind, in.Component, def.Direct))
 	}
 	switch g.Kind {
-	case FieldsKey, PartialKey:
+	case GroupingFields, GroupingPartialKey:
 		if len(g.Fields) == 0 {
 			return bad(in.Stream, "", fmt.Errorf("%w: %s grouping on %q needs at least one field", ErrBadGrouping, g.Kind, in.Component))
 		}
@@ -323,31 +343,38 @@ func (t *Topology) checkInput(comp string, in Input) error {
 				return bad(in.Stream, f, fmt.Errorf("%w of %q (declared: %v)", ErrUnknownField, in.Component, def.Fields))
 			}
 		}
-	case CustomKind:
+	case GroupingCustom:
 		if g.Custom == nil {
 			return bad(in.Stream, "", fmt.Errorf("%w: custom grouping on %q has no factory", ErrBadGrouping, in.Component))
 		}
-	case Shuffle, All, Global, Direct, LocalOrShuffle, NoGrouping:
+	case GroupingShuffle, GroupingAll, GroupingGlobal, GroupingDirect, GroupingLocalOrShuffle, GroupingNone:
 	default:
 		return bad(in.Stream, "", fmt.Errorf("%w: unknown grouping kind %d", ErrBadGrouping, g.Kind))
 	}
 	return nil
 }
 
-// Components returns the components in id order.
+// Components returns copies of the components, in id order.
 func (t *Topology) Components() []*ComponentSpec {
 	out := make([]*ComponentSpec, len(t.ids))
 	for i, id := range t.ids {
-		out[i] = t.comps[id]
+		out[i] = t.comps[id].clone()
 	}
 	return out
 }
 
-// Component returns a component by id, or nil.
-func (t *Topology) Component(id string) *ComponentSpec { return t.comps[id] }
+// Component returns a copy of a component by id, or nil.
+func (t *Topology) Component(id string) *ComponentSpec {
+	c := t.comps[id]
+	if c == nil {
+		return nil
+	}
+	return c.clone()
+}
 
-// Tasks returns a component's task ids, ascending.
-func (t *Topology) Tasks(component string) []int { return t.tasks[component] }
+// Tasks returns a component's task ids, ascending, in a slice of the
+// caller's.
+func (t *Topology) Tasks(component string) []int { return slices.Clone(t.tasks[component]) }
 
 // TaskComponent returns the component a task belongs to, or "".
 func (t *Topology) TaskComponent(task int) string { return t.taskComp[task] }
@@ -355,9 +382,14 @@ func (t *Topology) TaskComponent(task int) string { return t.taskComp[task] }
 // NumTasks is the number of tasks of all components.
 func (t *Topology) NumTasks() int { return len(t.taskComp) }
 
-// Subscribers returns the bolts subscribed to a stream of a component.
+// Subscribers returns copies of the bolts subscribed to a stream of a
+// component.
 func (t *Topology) Subscribers(component, stream string) []Subscriber {
-	return t.subs[streamKey{component, stream}]
+	out := slices.Clone(t.subs[streamKey{component, stream}])
+	for i := range out {
+		out[i].Grouping = out[i].Grouping.clone()
+	}
+	return out
 }
 
 // WithParallelism returns a copy of the topology with some components'
@@ -365,11 +397,11 @@ func (t *Topology) Subscribers(component, stream string) []Subscriber {
 func (t *Topology) WithParallelism(p map[string]int) (*Topology, error) {
 	b := &Builder{}
 	for _, id := range t.ids {
-		c := *t.comps[id]
+		c := t.comps[id].clone()
 		if n, ok := p[id]; ok {
 			c.Parallelism = n
 		}
-		b.comps = append(b.comps, &c)
+		b.comps = append(b.comps, c)
 	}
 	for id := range p {
 		if t.comps[id] == nil {

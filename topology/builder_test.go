@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/squall-stream/squall/internal/topologyinternal"
 )
 
 type testSpout struct{ streams map[string]Fields }
@@ -83,7 +86,7 @@ func TestBuildRejectsBadTopologiesNamingTheCulprit(t *testing.T) {
 		}, ErrUnknownSource, []string{`"totals"`, `"ordrs"`}},
 		{"undeclared stream", func(b *Builder) {
 			b.SetSpout("orders", spout, 1)
-			b.SetBolt("totals", bolt, 1).Grouping("orders", "refunds", Grouping{Kind: Shuffle})
+			b.SetBolt("totals", bolt, 1).Grouping("orders", "refunds", Grouping{Kind: GroupingShuffle})
 		}, ErrUnknownStream, []string{`"totals"`, `"refunds"`}},
 		{"undeclared field", func(b *Builder) {
 			b.SetSpout("orders", spout, 1)
@@ -114,7 +117,7 @@ func TestBuildRejectsBadTopologiesNamingTheCulprit(t *testing.T) {
 		}, ErrDirectMismatch, []string{`"totals"`}},
 		{"shuffle on a direct stream", func(b *Builder) {
 			b.SetSpout("orders", spout, 1)
-			b.SetBolt("totals", bolt, 1).Grouping("orders", "direct", Grouping{Kind: Shuffle})
+			b.SetBolt("totals", bolt, 1).Grouping("orders", "direct", Grouping{Kind: GroupingShuffle})
 		}, ErrDirectMismatch, []string{`"direct"`}},
 		{"no spouts", func(b *Builder) {}, ErrNoSpouts, nil},
 		{"nil factory", func(b *Builder) { b.SetSpout("orders", nil, 1) }, ErrNoFactory, []string{`"orders"`}},
@@ -240,9 +243,51 @@ func TestBuildRecordsWhichBoltsReleaseTheirInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	releasesInput := topologyinternal.ReleasesInput.(func(*ComponentSpec) bool)
 	for id, want := range map[string]bool{"rich": false, "releasing": true, "basic": true} {
-		if got := topo.Component(id).ReleasesInput; got != want {
+		if got := releasesInput(topo.Component(id)); got != want {
 			t.Errorf("%s: ReleasesInput %v, want %v", id, got, want)
 		}
+	}
+}
+
+// A Topology is shared by the runtime and whoever reads it: what its methods
+// return is the caller's, and the slices a user gave the Builder are not the
+// Topology's either.
+func TestTopologyReturnsCopies(t *testing.T) {
+	b := NewBuilder()
+	b.SetSpout("orders", spout, 2)
+	keys := []string{"user"}
+	b.SetBolt("totals", bolt, 3).FieldsGrouping("orders", keys...)
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys[0] = "amount"
+	c := topo.Component("totals")
+	c.Parallelism = 9
+	c.Inputs[0].Grouping.Fields[0] = "amount"
+	c.Inputs = nil
+	c.Streams[DefaultStream].Fields[0] = "x"
+	delete(c.Streams, DefaultStream)
+	topo.Components()[1].Inputs[0].Component = "nobody"
+	topo.Tasks("totals")[0] = 99
+	topo.Subscribers("orders", DefaultStream)[0].Grouping.Fields[0] = "amount"
+
+	got := topo.Component("totals")
+	if got.Parallelism != 3 || len(got.Inputs) != 1 || got.Inputs[0].Component != "orders" || !slices.Equal(got.Inputs[0].Grouping.Fields, Fields{"user"}) {
+		t.Errorf("component changed through a copy: %+v", got)
+	}
+	if def, ok := got.Streams[DefaultStream]; !ok || !slices.Equal(def.Fields, Fields{"user", "total"}) {
+		t.Errorf("streams changed through a copy: %+v", got.Streams)
+	}
+	if tasks := topo.Tasks("totals"); !slices.Equal(tasks, []int{3, 4, 5}) {
+		t.Errorf("tasks changed through a copy: %v", tasks)
+	}
+	if subs := topo.Subscribers("orders", DefaultStream); !slices.Equal(subs[0].Grouping.Fields, Fields{"user"}) {
+		t.Errorf("subscribers changed through a copy: %+v", subs)
+	}
+	if topo.Component("nobody") != nil {
+		t.Error("Component of an unknown id is not nil")
 	}
 }

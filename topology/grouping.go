@@ -1,36 +1,42 @@
 package topology
 
+import "slices"
+
 // GroupingKind says how a stream's tuples are spread over a bolt's tasks.
 type GroupingKind int
 
-// The groupings of Storm.
+// The groupings of Storm. Each is named after its type, so that none takes a
+// name the package needs for something else ([Fields], [CustomGrouping]).
 const (
-	// Shuffle sends each tuple to one task, spreading tuples evenly.
-	Shuffle GroupingKind = iota + 1
-	// FieldsKey sends tuples with equal values of the grouping fields to the
-	// same task, always: the choice depends only on the values and the
-	// number of tasks, so it survives restarts and node changes.
-	FieldsKey
-	// All sends every tuple to every task.
-	All
-	// Global sends every tuple to the task with the lowest id.
-	Global
-	// Direct lets the emitter choose the task with EmitDirect.
-	Direct
-	// LocalOrShuffle prefers tasks in the same process, else shuffles.
-	LocalOrShuffle
-	// PartialKey splits each key between two candidate tasks, sending to the
-	// less loaded one, to spread skewed keys (Storm's partialKeyGrouping).
-	PartialKey
-	// NoGrouping means the user does not care; squall shuffles.
-	NoGrouping
-	// CustomKind routes with a user's [CustomGrouping].
-	CustomKind
+	// GroupingShuffle sends each tuple to one task, spreading tuples evenly.
+	GroupingShuffle GroupingKind = iota + 1
+	// GroupingFields sends tuples with equal values of the grouping fields
+	// to the same task, always: the choice depends only on the values and
+	// the number of tasks, so it survives restarts and node changes.
+	GroupingFields
+	// GroupingAll sends every tuple to every task.
+	GroupingAll
+	// GroupingGlobal sends every tuple to the task with the lowest id.
+	GroupingGlobal
+	// GroupingDirect lets the emitter choose the task with EmitDirect.
+	GroupingDirect
+	// GroupingLocalOrShuffle prefers tasks in the same process, else
+	// shuffles.
+	GroupingLocalOrShuffle
+	// GroupingPartialKey splits each key between two candidate tasks,
+	// sending to the less loaded one, to spread skewed keys (Storm's
+	// partialKeyGrouping).
+	GroupingPartialKey
+	// GroupingNone means the user does not care; squall shuffles.
+	GroupingNone
+	// GroupingCustom routes with a user's [CustomGrouping].
+	GroupingCustom
 )
 
 var groupingNames = map[GroupingKind]string{
-	Shuffle: "shuffle", FieldsKey: "fields", All: "all", Global: "global", Direct: "direct",
-	LocalOrShuffle: "local-or-shuffle", PartialKey: "partial-key", NoGrouping: "none", CustomKind: "custom",
+	GroupingShuffle: "shuffle", GroupingFields: "fields", GroupingAll: "all", GroupingGlobal: "global",
+	GroupingDirect: "direct", GroupingLocalOrShuffle: "local-or-shuffle", GroupingPartialKey: "partial-key",
+	GroupingNone: "none", GroupingCustom: "custom",
 }
 
 func (k GroupingKind) String() string {
@@ -54,10 +60,17 @@ type CustomGrouping interface {
 // Grouping is one subscription's grouping.
 type Grouping struct {
 	Kind GroupingKind
-	// Fields are the grouping fields of FieldsKey and PartialKey.
+	// Fields are the grouping fields of GroupingFields and
+	// GroupingPartialKey.
 	Fields Fields
 	// Custom makes the CustomGrouping of each sending task.
 	Custom func() CustomGrouping
+}
+
+// clone copies g with a Fields of its own.
+func (g Grouping) clone() Grouping {
+	g.Fields = slices.Clone(g.Fields)
+	return g
 }
 
 // Input is a bolt's subscription to a stream of another component.

@@ -71,7 +71,7 @@ func TestFilterErrorFailsTheTuple(t *testing.T) {
 	if err := bolt.Prepare(topologytest.BoltContext(t, New(orderFields, nil), orderFields), out); err != nil {
 		t.Fatal(err)
 	}
-	bolt.Execute(topology.NewTuple(topology.Source{Component: "orders"}, orderFields, order(1), []topology.Anchor{{Root: 1, Edge: 2}}))
+	bolt.Execute(topology.NewTuple(topology.Source{Component: "orders"}, orderFields, order(1)))
 	if failed, errs := out.Failed(), out.Errors(); len(failed) != 1 || len(errs) != 1 || !errors.Is(errs[0], boom) {
 		t.Fatalf("failed %v, reported %v; want the tuple failed and boom reported", failed, errs)
 	}

@@ -24,7 +24,7 @@ func TestProjectKeepsFieldsInTheGivenOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := topology.NewTuple(topology.Source{Component: "parse"}, parsed, topology.Values{"O1", "浙江", int64(9900)}, []topology.Anchor{{Root: 1, Edge: 2}})
+	in := topology.NewTuple(topology.Source{Component: "parse"}, parsed, topology.Values{"O1", "浙江", int64(9900)})
 	bolt.Execute(in)
 	emitted := out.Emitted()
 	if len(emitted) != 1 || !slices.Equal(emitted[0].Values, topology.Values{int64(9900), "浙江"}) {

@@ -58,13 +58,18 @@ func (l *lookup) DeclareOutputFields(d *topology.OutputDeclarer) {
 	d.Declare(append(append(topology.Fields{}, l.cfg.InputFields...), l.cfg.Output...))
 }
 
-func (l *lookup) Prepare(tc *topology.TopologyContext, out topology.OutputCollector) error {
+// Validate reports an incomplete or inconsistent config to Build.
+func (l *lookup) Validate() error {
 	if l.cfg.Client == nil {
 		return ErrNoClient
 	}
 	if len(l.cfg.HashFields) > 0 && len(l.cfg.Output) != len(l.cfg.HashFields) {
 		return fmt.Errorf("redis lookup: %d output fields for %d hash fields", len(l.cfg.Output), len(l.cfg.HashFields))
 	}
+	return nil
+}
+
+func (l *lookup) Prepare(tc *topology.TopologyContext, out topology.OutputCollector) error {
 	l.out = out
 	l.b = newBatcher(l.cfg.BatchSize, l.cfg.Linger)
 	l.errs = burstLog{log: tc.TaskLogger(l.cfg.Logger)}
@@ -197,10 +202,15 @@ type filter struct {
 
 func (f *filter) DeclareOutputFields(d *topology.OutputDeclarer) { d.Declare(f.cfg.Fields) }
 
-func (f *filter) Prepare(tc *topology.TopologyContext, out topology.OutputCollector) error {
+// Validate reports an incomplete config to Build.
+func (f *filter) Validate() error {
 	if f.cfg.Client == nil {
 		return ErrNoClient
 	}
+	return nil
+}
+
+func (f *filter) Prepare(tc *topology.TopologyContext, out topology.OutputCollector) error {
 	f.out = out
 	f.b = newBatcher(f.cfg.BatchSize, f.cfg.Linger)
 	f.errs = burstLog{log: tc.TaskLogger(f.cfg.Logger)}

@@ -47,7 +47,7 @@ var orderFields = topology.NewFields("orderId", "userId", "province", "product",
 
 func order(id, user, province, product string, amount float64, qty int64, at time.Time) *topology.Tuple {
 	return topology.NewTuple(topology.Source{Component: "parse"}, orderFields,
-		topology.Values{id, user, province, product, amount, qty, at, `{"orderId":"` + id + `"}`}, nil)
+		topology.Values{id, user, province, product, amount, qty, at, `{"orderId":"` + id + `"}`})
 }
 
 // prepared returns a bolt prepared with a recording collector.
@@ -244,13 +244,44 @@ func TestLookupAndFilter(t *testing.T) {
 	}
 }
 
-func TestIncompleteConfigIsAClearError(t *testing.T) {
-	topo := testTopology(t)
-	tc := topology.NewTopologyContext("t", topo, "sink", topo.Tasks("sink")[0], nil, nil)
-	if err := NewWriter(WriterConfig{Mapper: Mappers()})().Prepare(tc, &collector{}); !errors.Is(err, ErrNoClient) {
-		t.Fatalf("no client: %v", err)
+// An incomplete config fails Build, naming the bolt, rather than every
+// task's Prepare over and over.
+func TestIncompleteConfigFailsBuild(t *testing.T) {
+	rc := goredis.NewClient(&goredis.Options{})
+	t.Cleanup(func() { rc.Close() })
+	build := func(bolt func() topology.Bolt) error {
+		b := topology.NewBuilder()
+		b.SetSpout("spout", func() topology.Spout { return nopSpout{} }, 1)
+		b.SetBolt("sink", bolt, 1).ShuffleGrouping("spout")
+		_, err := b.Build()
+		return err
 	}
-	if err := NewWriter(WriterConfig{Client: goredis.NewClient(&goredis.Options{})})().Prepare(tc, &collector{}); !errors.Is(err, ErrNoMapper) {
-		t.Fatalf("no mapper: %v", err)
+	for _, c := range []struct {
+		name string
+		bolt func() topology.Bolt
+		want string // "" when the config is complete
+		is   error
+	}{
+		{"writer", NewWriter(WriterConfig{Client: rc, Mapper: Mappers()}), "", nil},
+		{"writer without client", NewWriter(WriterConfig{Mapper: Mappers()}), "no client", ErrNoClient},
+		{"writer without mapper", NewWriter(WriterConfig{Client: rc}), "no mapper", ErrNoMapper},
+		{"lookup", NewLookup(LookupConfig{Client: rc, Key: Key{Name: "user"}, HashFields: []string{"name"}}), "", nil},
+		{"lookup without client", NewLookup(LookupConfig{Key: Key{Name: "user"}}), "no client", ErrNoClient},
+		{"lookup with outputs for other hash fields", NewLookup(LookupConfig{Client: rc, Key: Key{Name: "user"},
+			HashFields: []string{"name", "level"}, Output: []string{"name"}}), "1 output fields for 2 hash fields", nil},
+		{"filter", NewFilter(FilterConfig{Client: rc, Key: Key{Name: "vip"}, Fields: orderFields}), "", nil},
+		{"filter without client", NewFilter(FilterConfig{Key: Key{Name: "vip"}, Fields: orderFields}), "no client", ErrNoClient},
+	} {
+		err := build(c.bolt)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			}
+			continue
+		}
+		var v *topology.ValidationError
+		if !errors.As(err, &v) || v.Component != "sink" || !strings.Contains(err.Error(), c.want) || (c.is != nil && !errors.Is(err, c.is)) {
+			t.Errorf("%s: Build: %v, want an error against sink saying %q", c.name, err, c.want)
+		}
 	}
 }

@@ -47,7 +47,8 @@ type Idempotence struct {
 	TTL time.Duration
 }
 
-// ErrNoClient and ErrNoMapper are returned by Prepare for an incomplete config.
+// ErrNoClient and ErrNoMapper are an incomplete config, which Build reports
+// against the bolt (they implement topology.Validator).
 var (
 	ErrNoClient = errors.New("redis bolt: no client")
 	ErrNoMapper = errors.New("redis writer: no mapper")
@@ -150,13 +151,18 @@ type writer struct {
 
 func (w *writer) DeclareOutputFields(*topology.OutputDeclarer) {}
 
-func (w *writer) Prepare(tc *topology.TopologyContext, out topology.OutputCollector) error {
+// Validate reports an incomplete config to Build.
+func (w *writer) Validate() error {
 	if w.cfg.Client == nil {
 		return ErrNoClient
 	}
 	if w.cfg.Mapper == nil {
 		return ErrNoMapper
 	}
+	return nil
+}
+
+func (w *writer) Prepare(tc *topology.TopologyContext, out topology.OutputCollector) error {
 	w.out = out
 	w.b = newBatcher(w.cfg.BatchSize, w.cfg.Linger)
 	w.cmds = make(map[*topology.Tuple]*Commands)

@@ -78,7 +78,7 @@ func newHarnessTimeout(t *testing.T, conf Config, timeout time.Duration) *harnes
 		t.Fatal(err)
 	}
 	h.bolt = b
-	h.tick = topology.NewTuple(topology.Source{Component: topology.SystemComponent, Stream: topology.TickStream}, nil, nil, nil)
+	h.tick = topology.NewTuple(topology.Source{Component: topology.SystemComponent, Stream: topology.TickStream}, nil, nil)
 	return h
 }
 
@@ -90,7 +90,7 @@ func (h *harness) at(ms int) *harness {
 
 func (h *harness) send(n int) *harness {
 	h.bolt.Execute(topology.NewTuple(topology.Source{Component: "spout"}, nKey,
-		topology.Values{int64(n), fmt.Sprint("k", n%2)}, []topology.Anchor{{Root: uint64(n + 1), Edge: 1}}))
+		topology.Values{int64(n), fmt.Sprint("k", n%2)}))
 	return h
 }
 
@@ -216,7 +216,7 @@ func TestCountPerKeyAnchorsToTheKeysTuples(t *testing.T) {
 	}
 	for n := 1; n <= 5; n++ {
 		b.Execute(topology.NewTuple(topology.Source{Component: "spout"}, nKey,
-			topology.Values{int64(n), fmt.Sprint("k", n%2)}, []topology.Anchor{{Root: uint64(n), Edge: 1}}))
+			topology.Values{int64(n), fmt.Sprint("k", n%2)}))
 	}
 	want := []struct {
 		values  topology.Values

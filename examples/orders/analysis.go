@@ -126,7 +126,7 @@ func AnalysisTopology(c AnalysisConfig) (*topology.Topology, error) {
 	b.SetBolt("errors", writer("errors", "errorId",
 		redis.HashIncrement{Key: redis.Key{Prefix: p, Name: "errors"}, Field: "malformed"},
 		redis.ListPush{Key: redis.Key{Prefix: p, Name: "errors:recent"}, ValueField: "line", MaxLen: 100},
-	), 1).Grouping("parse", ErrorStream, topology.Grouping{Kind: topology.Shuffle})
+	), 1).Grouping("parse", ErrorStream, topology.Grouping{Kind: topology.GroupingShuffle})
 	b.SetBolt("window-5m", topology.Basic(func() topology.BasicBolt { return &WindowBolt{Redis: c.Redis, Keys: c.Keys} }), 1).
 		GlobalGrouping("parse").TickFrequency(c.WindowEvery)
 	return b.Build()

@@ -15,7 +15,7 @@ var (
 )
 
 func tuple(n int64) *topology.Tuple {
-	return topology.NewTuple(topology.Source{Component: UpstreamID}, topology.NewFields("n"), topology.Values{n}, []topology.Anchor{{Root: uint64(n), Edge: 1}})
+	return topology.NewTuple(topology.Source{Component: UpstreamID}, topology.NewFields("n"), topology.Values{n})
 }
 
 func TestCollectorRecordsWhatABoltDid(t *testing.T) {

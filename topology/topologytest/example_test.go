@@ -38,9 +38,9 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	for i, s := range []string{"白菜 萝卜", ""} {
+	for _, s := range []string{"白菜 萝卜", ""} {
 		bolt.Execute(topology.NewTuple(topology.Source{Component: topologytest.UpstreamID}, sentences,
-			topology.Values{s}, []topology.Anchor{{Root: uint64(i + 1), Edge: 1}}))
+			topology.Values{s}))
 	}
 	for _, e := range out.Emitted() {
 		fmt.Println("emitted", e.Values, "anchored to", e.Anchors[0].Values())
