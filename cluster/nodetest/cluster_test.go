@@ -15,6 +15,7 @@ import (
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 // pool hands out ids 0..n-1 to the test topology's spout tasks on every
@@ -122,7 +123,7 @@ func startNodes(t *testing.T, zkAddr string, n int) []*cluster.Node {
 	var nodes []*cluster.Node
 	for i := 0; i < n; i++ {
 		node, err := cluster.StartNode(cluster.NodeOptions{
-			ZK:     cluster.ZKOptions{Servers: []string{zkAddr}, SessionTimeout: 4 * time.Second},
+			ZK:     zkstore.Options{Servers: []string{zkAddr}, SessionTimeout: 4 * time.Second},
 			Listen: "127.0.0.1:0",
 			Resync: 500 * time.Millisecond,
 			Logger: quiet(),
@@ -163,7 +164,7 @@ func TestClusterRunsAndSurvivesLosingNodes(t *testing.T) {
 	nodes := startNodes(t, z.Addr(), 3)
 	wait(t, 20*time.Second, "one leader", func() bool { return len(leaders(nodes)) == 1 })
 
-	admin, err := cluster.NewAdmin(cluster.ZKOptions{Servers: []string{z.Addr()}})
+	admin, err := cluster.NewAdmin(zkstore.Options{Servers: []string{z.Addr()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +280,7 @@ func TestRebalanceFromTwoToThreeNodesMidRun(t *testing.T) {
 	testPool.Store(p)
 	nodes := startNodes(t, z.Addr(), 3)
 	wait(t, 20*time.Second, "one leader", func() bool { return len(leaders(nodes)) == 1 })
-	admin, err := cluster.NewAdmin(cluster.ZKOptions{Servers: []string{z.Addr()}})
+	admin, err := cluster.NewAdmin(zkstore.Options{Servers: []string{z.Addr()}})
 	if err != nil {
 		t.Fatal(err)
 	}

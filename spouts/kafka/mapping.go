@@ -2,13 +2,31 @@ package kafka
 
 import (
 	"fmt"
+	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/squall-stream/squall/topology"
 )
 
-// Record is a message read from Kafka.
-type Record = sarama.ConsumerMessage
+// Record is a message read from Kafka, as a Mapping sees it. The spout
+// keeps it until the message is done, for retries and dead-lettering: a
+// mapping must not change it.
+type Record struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	// Key and Value are nil when the message has none.
+	Key, Value []byte
+	// Headers are the message's headers, in the order they were produced.
+	Headers []Header
+	// Timestamp is the message's timestamp: when it was produced, or when
+	// the broker appended it, as the topic is configured.
+	Timestamp time.Time
+}
+
+// Header is one of a record's headers.
+type Header struct {
+	Key, Value []byte
+}
 
 // Mapping turns a record into a tuple.
 type Mapping struct {
@@ -90,7 +108,7 @@ func FieldHeader(name, key string) Part {
 	return single(name, func(r *Record) any {
 		var v []byte
 		for _, h := range r.Headers {
-			if h != nil && string(h.Key) == key {
+			if string(h.Key) == key {
 				v = h.Value
 			}
 		}

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 // New validates conf and returns a factory of spout tasks for
@@ -48,7 +48,7 @@ func (s *Spout) DeclareOutputFields(d *topology.OutputDeclarer) {
 // store is unreachable keeps retrying and emits once they answer.
 func (s *Spout) Open(tc *topology.TopologyContext, out topology.SpoutOutputCollector) error {
 	if s.conf.Offsets == (OffsetStorage{}) {
-		zk, ok := cluster.ZKOptionsFrom(tc.Settings)
+		zk, ok := zkstore.ClusterOptions.From(tc)
 		if !ok {
 			return fmt.Errorf("kafka spout %s: Offsets: %w (it is not running on a cluster, whose ZooKeeper is the default)", tc.ComponentID, ErrOffsetStorage)
 		}
@@ -116,7 +116,7 @@ func (s *Spout) logFetchError(p *partition, err *sarama.ConsumerError) {
 
 // emit maps and emits a message; one that does not map fails at once.
 func (s *Spout) emit(p *partition, m *message) {
-	values, err := s.mapRecord(m.rec)
+	values, err := s.mapRecord(&m.rec)
 	if err == nil {
 		err = s.out.EmitTo(s.conf.Stream, values, m)
 	}
@@ -277,14 +277,14 @@ func (s *Spout) maybeCommit(now time.Time) {
 // commit hands the offsets that moved to the manager to store.
 func (s *Spout) commit() {
 	s.lastCommit = time.Now()
-	var batch []StoredOffset
+	var batch []zkstore.SpoutOffset
 	for _, p := range s.order {
 		off := p.committable()
 		if off == p.saved {
 			continue
 		}
 		p.saved = off
-		batch = append(batch, StoredOffset{
+		batch = append(batch, zkstore.SpoutOffset{
 			Spout: s.tc.ComponentID, Topic: p.key.topic, Partition: p.key.partition,
 			Offset: off, Time: s.lastCommit.UTC(), Task: s.tc.TaskID, Run: s.tc.RunID,
 		})
