@@ -29,7 +29,7 @@ var ErrDeadLettered = errors.New("message dead-lettered after its retries")
 // message is then not committed, and the next run retries it). The task
 // hears of success by an event and only then counts the message done.
 func (m *manager) deadLetter(msg *message) {
-	rec := &msg.rec
+	rec := msg.rec
 	out := &sarama.ProducerMessage{
 		Topic: m.conf.DeadLetterTopic,
 		Value: sarama.ByteEncoder(rec.Value),
@@ -47,7 +47,9 @@ func (m *manager) deadLetter(msg *message) {
 		out.Key = sarama.ByteEncoder(rec.Key)
 	}
 	for _, h := range rec.Headers {
-		out.Headers = append(out.Headers, sarama.RecordHeader{Key: h.Key, Value: h.Value})
+		if h != nil {
+			out.Headers = append(out.Headers, *h)
+		}
 	}
 	m.wg.Add(1)
 	go func() {

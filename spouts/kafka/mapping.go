@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/squall-stream/squall/topology"
 )
 
 // Record is a message read from Kafka, as a Mapping sees it. The spout
-// keeps it until the message is done, for retries and dead-lettering: a
-// mapping must not change it.
+// hands every mapping call the same Record, set anew for each message: a
+// mapping may keep the bytes of the key, value and headers, but not the
+// Record or its Headers slice.
 type Record struct {
 	Topic     string
 	Partition int32
@@ -26,6 +28,17 @@ type Record struct {
 // Header is one of a record's headers.
 type Header struct {
 	Key, Value []byte
+}
+
+// set makes r the record of msg, reusing r's headers slice.
+func (r *Record) set(msg *sarama.ConsumerMessage) {
+	headers := r.Headers[:0]
+	for _, h := range msg.Headers {
+		if h != nil {
+			headers = append(headers, Header{Key: h.Key, Value: h.Value})
+		}
+	}
+	*r = Record{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset, Key: msg.Key, Value: msg.Value, Headers: headers, Timestamp: msg.Timestamp}
 }
 
 // Mapping turns a record into a tuple.

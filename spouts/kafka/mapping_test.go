@@ -8,10 +8,12 @@ import (
 )
 
 // A mapping sees the message sarama read as a Record: every field, the
-// headers in order (a nil one dropped), no key as an empty one.
+// headers in order (a nil one dropped), no key as an empty one; the spout
+// sets the one Record it hands mappings anew for each message.
 func TestMappingsReadTheRecord(t *testing.T) {
 	at := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
-	rec := recordOf(&sarama.ConsumerMessage{
+	var rec Record
+	rec.set(&sarama.ConsumerMessage{
 		Topic: "orders", Partition: 3, Offset: 42, Value: []byte(`{"id":1}`), Timestamp: at,
 		Headers: []*sarama.RecordHeader{{Key: []byte("trace"), Value: []byte("a")}, nil, {Key: []byte("trace"), Value: []byte("b")}},
 	})
@@ -32,5 +34,10 @@ func TestMappingsReadTheRecord(t *testing.T) {
 	}
 	if len(rec.Headers) != 2 {
 		t.Fatalf("headers kept: %v, want the two that are not nil", rec.Headers)
+	}
+	// The next message, set into the same Record, keeps nothing of this one.
+	rec.set(&sarama.ConsumerMessage{Topic: "orders", Partition: 1, Offset: 7, Key: []byte("k")})
+	if rec.Offset != 7 || string(rec.Key) != "k" || rec.Value != nil || len(rec.Headers) != 0 || !rec.Timestamp.IsZero() {
+		t.Fatalf("record set again: %+v", rec)
 	}
 }

@@ -42,7 +42,7 @@ type partition struct {
 // *message is the spout tuple's message id: converting a pointer to an
 // interface allocates nothing, and it leads back to its partition.
 type message struct {
-	rec      Record
+	rec      *sarama.ConsumerMessage
 	p        *partition
 	seq      uint64
 	attempts int // failures so far
@@ -59,28 +59,12 @@ func newPartition(key partitionKey, pc sarama.PartitionConsumer, start int64) *p
 }
 
 // add records a message read from Kafka.
-func (p *partition) add(msg *sarama.ConsumerMessage) *message {
-	m := &message{rec: recordOf(msg), p: p, seq: p.first + uint64(len(p.window))}
+func (p *partition) add(rec *sarama.ConsumerMessage) *message {
+	m := &message{rec: rec, p: p, seq: p.first + uint64(len(p.window))}
 	p.window = append(p.window, m)
 	p.live++
-	p.next = msg.Offset + 1
+	p.next = rec.Offset + 1
 	return m
-}
-
-// recordOf is what a mapping sees of a message: a copy in the message
-// itself, which costs no allocation of its own (headers aside), rather
-// than sarama's.
-func recordOf(msg *sarama.ConsumerMessage) Record {
-	r := Record{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset, Key: msg.Key, Value: msg.Value, Timestamp: msg.Timestamp}
-	if len(msg.Headers) > 0 {
-		r.Headers = make([]Header, 0, len(msg.Headers))
-		for _, h := range msg.Headers {
-			if h != nil {
-				r.Headers = append(r.Headers, Header{Key: h.Key, Value: h.Value})
-			}
-		}
-	}
-	return r
 }
 
 // finish marks a message done and moves the committable offset over the

@@ -37,6 +37,9 @@ type Spout struct {
 	lastCommit time.Time
 	acks       int
 	errLogged  map[partitionKey]time.Time
+	// record is what the mapping is handed, set anew for each message, so
+	// that mapping one costs no allocation.
+	record Record
 }
 
 // DeclareOutputFields declares the mapping's fields on the stream.
@@ -116,7 +119,7 @@ func (s *Spout) logFetchError(p *partition, err *sarama.ConsumerError) {
 
 // emit maps and emits a message; one that does not map fails at once.
 func (s *Spout) emit(p *partition, m *message) {
-	values, err := s.mapRecord(&m.rec)
+	values, err := s.mapRecord(m.rec)
 	if err == nil {
 		err = s.out.EmitTo(s.conf.Stream, values, m)
 	}
@@ -128,13 +131,14 @@ func (s *Spout) emit(p *partition, m *message) {
 // mapRecord runs the user's mapping; a panic in it is the message's
 // failure, like an error, so that one bad message is retried and
 // dead-lettered instead of crashing the task over and over.
-func (s *Spout) mapRecord(rec *Record) (values topology.Values, err error) {
+func (s *Spout) mapRecord(msg *sarama.ConsumerMessage) (values topology.Values, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("mapping panicked: %v", r)
 		}
 	}()
-	return s.conf.Mapping.Map(rec)
+	s.record.set(msg)
+	return s.conf.Mapping.Map(&s.record)
 }
 
 // emitRetries emits retries whose backoff is over, up to budget. A retry
