@@ -55,9 +55,9 @@ type NodeOptions struct {
 // (zkstore.ClusterOptions): its own, without its logger, so that a task's
 // connection logs as the task does.
 func (o NodeOptions) tasksZK() zkstore.Options {
-	zk := o.ZK
-	zk.Logger = nil
-	return zk
+	lent := o.ZK
+	lent.Logger = nil
+	return lent
 }
 
 // Node is a running squall node.
