@@ -92,6 +92,7 @@ func newExecutor(rt *topologyRuntime, id int, comp *topology.ComponentSpec) (*ex
 	}
 	e.tc = topology.NewTopologyContext(rt.conf.Name, rt.topo, comp.ID, id, rt.conf.Settings, e.done)
 	e.tc.RunID = rt.conf.RunID
+	e.tc.Resources = rt.conf.Resources
 	e.tc.Logger = e.log
 	if !rt.conf.DisableAcking {
 		e.tc.MessageTimeout = rt.conf.MessageTimeout

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 // Errors of the admin operations.
@@ -22,7 +23,7 @@ var (
 // Admin changes what the cluster runs, through ZooKeeper: the Go API behind
 // `squall submit|list|kill|activate|deactivate|rebalance`.
 type Admin struct {
-	zk *zkClient
+	zk *zkstore.Session
 
 	// built caches the topologies Metrics builds from their records, by
 	// name; an entry is good while the record's version and submission
@@ -47,7 +48,7 @@ func (a *Admin) topologyOf(rec *TopologyRecord) *topology.Topology {
 	}
 	topo, _, err := build(rec)
 	if err != nil {
-		a.zk.log.Debug("cannot build a submitted topology here; its streams are not shown", "topology", rec.Name, "err", err)
+		a.zk.Logger().Debug("cannot build a submitted topology here; its streams are not shown", "topology", rec.Name, "err", err)
 	}
 	if a.built == nil {
 		a.built = make(map[string]builtTopology)
@@ -59,8 +60,8 @@ func (a *Admin) topologyOf(rec *TopologyRecord) *topology.Topology {
 // NewAdmin connects to ZooKeeper. With opts.Auth it fails with ErrOpenACL
 // while anyone else can change squall's znodes: what it submitted there
 // could be changed under it.
-func NewAdmin(opts ZKOptions) (*Admin, error) {
-	c, err := openRoot(opts)
+func NewAdmin(opts zkstore.Options) (*Admin, error) {
+	c, err := zkstore.OpenRoot(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +69,7 @@ func NewAdmin(opts ZKOptions) (*Admin, error) {
 }
 
 // Close ends the ZooKeeper session.
-func (a *Admin) Close() { a.zk.close() }
+func (a *Admin) Close() { a.zk.Close() }
 
 // SubmitOptions are a submission's settings.
 type SubmitOptions struct {
@@ -82,7 +83,7 @@ type SubmitOptions struct {
 // its tasks and the nodes start them. The name must be registered in this
 // binary (and so in the nodes', which run the same one).
 func (a *Admin) Submit(name string, opts SubmitOptions) error {
-	p, err := a.zk.l.topology(name)
+	p, err := a.zk.Layout().Topology(name)
 	if err != nil {
 		return fmt.Errorf("submit: %w", err)
 	}
@@ -91,7 +92,7 @@ func (a *Admin) Submit(name string, opts SubmitOptions) error {
 		return err
 	}
 	var old TopologyRecord
-	if _, ok, err := a.zk.getJSON(p, &old); err != nil {
+	if _, ok, err := a.zk.GetJSON(p, &old); err != nil {
 		return err
 	} else if ok {
 		return fmt.Errorf("submit %q: %w (status %s)", name, ErrExists, old.Status)
@@ -100,7 +101,7 @@ func (a *Admin) Submit(name string, opts SubmitOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.zk.conn.Create(p, data, 0, a.zk.acl); err != nil {
+	if _, err := a.zk.Conn().Create(p, data, 0, a.zk.ACL()); err != nil {
 		if errors.Is(err, zk.ErrNodeExists) {
 			return fmt.Errorf("submit %q: %w", name, ErrExists)
 		}
@@ -120,26 +121,26 @@ type TopologySummary struct {
 
 // List returns the submitted topologies, by name.
 func (a *Admin) List() ([]TopologySummary, error) {
-	names, err := a.zk.children(a.zk.l.dir(topologiesDir), topology.TopologyName)
+	names, err := a.zk.Children(a.zk.Layout().Dir(zkstore.TopologiesDir), topology.TopologyName)
 	if err != nil {
 		return nil, err
 	}
 	var out []TopologySummary
 	for _, name := range names {
-		tp, err := a.zk.l.topology(name)
+		tp, err := a.zk.Layout().Topology(name)
 		if err != nil {
 			return nil, err
 		}
-		ap, err := a.zk.l.assignment(name)
+		ap, err := a.zk.Layout().Assignment(name)
 		if err != nil {
 			return nil, err
 		}
 		var s TopologySummary
-		if _, ok, err := a.zk.getJSON(tp, &s.TopologyRecord); err != nil || !ok {
+		if _, ok, err := a.zk.GetJSON(tp, &s.TopologyRecord); err != nil || !ok {
 			continue
 		}
 		var asg Assignment
-		if _, ok, _ := a.zk.getJSON(ap, &asg); ok {
+		if _, ok, _ := a.zk.GetJSON(ap, &asg); ok {
 			s.Nodes, s.Tasks = asg.NodesUsed(), len(asg.Tasks)
 		}
 		out = append(out, s)
@@ -149,18 +150,18 @@ func (a *Admin) List() ([]TopologySummary, error) {
 
 // Nodes returns the live nodes, by id.
 func (a *Admin) Nodes() ([]NodeInfo, error) {
-	ids, err := a.zk.children(a.zk.l.dir(nodesDir), topology.NodeID)
+	ids, err := a.zk.Children(a.zk.Layout().Dir(zkstore.NodesDir), topology.NodeID)
 	if err != nil {
 		return nil, err
 	}
 	var out []NodeInfo
 	for _, id := range ids {
-		p, err := a.zk.l.node(id)
+		p, err := a.zk.Layout().Node(id)
 		if err != nil {
 			return nil, err
 		}
 		var info NodeInfo
-		if _, ok, err := a.zk.getJSON(p, &info); err == nil && ok {
+		if _, ok, err := a.zk.GetJSON(p, &info); err == nil && ok {
 			out = append(out, info)
 		}
 	}
@@ -227,13 +228,13 @@ func (r *TopologyRecord) setStatus(s Status) error {
 
 // update changes a topology record with optimistic concurrency.
 func (a *Admin) update(name string, change func(*TopologyRecord) error) error {
-	p, err := a.zk.l.topology(name)
+	p, err := a.zk.Layout().Topology(name)
 	if err != nil {
 		return err
 	}
 	for {
 		var rec TopologyRecord
-		version, ok, err := a.zk.getJSON(p, &rec)
+		version, ok, err := a.zk.GetJSON(p, &rec)
 		if err != nil {
 			return err
 		}
@@ -247,7 +248,7 @@ func (a *Admin) update(name string, change func(*TopologyRecord) error) error {
 		if err != nil {
 			return err
 		}
-		_, err = a.zk.conn.Set(p, data, version)
+		_, err = a.zk.Conn().Set(p, data, version)
 		if errors.Is(err, zk.ErrBadVersion) {
 			continue // changed under us: read again
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 type nopSpout struct{}
@@ -40,7 +41,7 @@ func registerAdminTopology() {
 func TestAdminLifecycleAndRefusals(t *testing.T) {
 	z := testinfra.StartZooKeeper(t)
 	registerAdminTopology()
-	admin, err := NewAdmin(ZKOptions{Servers: []string{z.Addr()}})
+	admin, err := NewAdmin(zkstore.Options{Servers: []string{z.Addr()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestAdminLifecycleAndRefusals(t *testing.T) {
 func TestDigestAuthProtectsSquallsZnodes(t *testing.T) {
 	z := testinfra.StartZooKeeper(t)
 	registerAdminTopology()
-	opts := ZKOptions{Servers: []string{z.Addr()}, Root: "/secured", Auth: "ops:s3cret"}
+	opts := zkstore.Options{Servers: []string{z.Addr()}, Root: "/secured", Auth: "ops:s3cret"}
 	admin, err := NewAdmin(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -115,14 +116,14 @@ func TestDigestAuthProtectsSquallsZnodes(t *testing.T) {
 	if l, err := other.List(); err != nil || len(l) != 1 {
 		t.Fatalf("authenticated list: %v %v", l, err)
 	}
-	if _, err := NewAdmin(ZKOptions{Servers: []string{z.Addr()}, Auth: "no-colon"}); err == nil {
+	if _, err := NewAdmin(zkstore.Options{Servers: []string{z.Addr()}, Auth: "no-colon"}); err == nil {
 		t.Fatal("accepted auth without user:password")
 	}
 }
 
 func TestUnreachableZooKeeperIsAClearError(t *testing.T) {
-	_, err := NewAdmin(ZKOptions{Servers: []string{"127.0.0.1:1"}, SessionTimeout: time.Second})
-	if !errors.Is(err, ErrNoZooKeeper) || !strings.Contains(err.Error(), "127.0.0.1:1") {
+	_, err := NewAdmin(zkstore.Options{Servers: []string{"127.0.0.1:1"}, SessionTimeout: time.Second})
+	if !errors.Is(err, zkstore.ErrNoZooKeeper) || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Fatalf("NewAdmin on nothing: %v", err)
 	}
 }
@@ -147,7 +148,7 @@ func TestSubmittedSettingsTuneTheRuntime(t *testing.T) {
 func TestAdminRefusesATraversalNameAndChangesNothing(t *testing.T) {
 	z := testinfra.StartZooKeeper(t)
 	registerAdminTopology()
-	opts := ZKOptions{Servers: []string{z.Addr()}}
+	opts := zkstore.Options{Servers: []string{z.Addr()}}
 	node, err := StartNode(NodeOptions{ZK: opts, Listen: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +196,7 @@ func TestChildrenThatAreNoNamesAreSkippedWithAWarning(t *testing.T) {
 	z := testinfra.StartZooKeeper(t)
 	registerAdminTopology()
 	var logs bytes.Buffer // written by List and Nodes only: the ZooKeeper client logs at debug level
-	admin, err := NewAdmin(ZKOptions{Servers: []string{z.Addr()}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	admin, err := NewAdmin(zkstore.Options{Servers: []string{z.Addr()}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

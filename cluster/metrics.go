@@ -106,7 +106,7 @@ func (a *Admin) Metrics(ctx context.Context) ([]TopologyMetrics, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				a.zk.log.Warn("node metrics unreadable", "node", node.ID, "err", err)
+				a.zk.Logger().Warn("node metrics unreadable", "node", node.ID, "err", err)
 				return
 			}
 			answers[node.ID] = m

@@ -16,12 +16,13 @@ import (
 	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/internal/refusal"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 // NodeOptions configure a node (Storm's supervisor, and Nimbus when it
 // leads).
 type NodeOptions struct {
-	ZK ZKOptions
+	ZK zkstore.Options
 	// ID names the node in ZooKeeper: a name as topology.ValidateName
 	// takes for a node id, which may hold ':'. Default: the transport
 	// address, host:port.
@@ -50,10 +51,20 @@ type NodeOptions struct {
 	Logger *slog.Logger
 }
 
+// tasksZK is the ZooKeeper the node lends its tasks
+// (zkstore.ClusterOptions): its own, without its logger, so that a task's
+// connection logs as the task does.
+func (o NodeOptions) tasksZK() zkstore.Options {
+	lent := o.ZK
+	lent.Logger = nil
+	return lent
+}
+
 // Node is a running squall node.
 type Node struct {
 	opts      NodeOptions
-	zk        *zkClient
+	zk        *zkstore.Session
+	watches   *watches
 	transport *Transport
 	metrics   *metricsServer
 	log       *slog.Logger
@@ -116,7 +127,7 @@ func StartNode(opts NodeOptions) (*Node, error) {
 		t.Stop()
 		return nil, fmt.Errorf("start node: %w", err)
 	}
-	c, err := openRoot(opts.ZK)
+	c, err := zkstore.OpenRoot(opts.ZK)
 	if err != nil {
 		t.Stop()
 		return nil, err
@@ -132,8 +143,9 @@ func StartNode(opts NodeOptions) (*Node, error) {
 		killSeen: map[string]time.Time{},
 	}
 	n.refusals = &refusal.Log{Logger: n.log}
+	n.watches = newWatches(c.Conn(), n.changed)
 	if err := n.checkTransport(); err != nil {
-		c.close()
+		c.Close()
 		t.Stop()
 		return nil, err
 	}
@@ -142,13 +154,13 @@ func StartNode(opts NodeOptions) (*Node, error) {
 		opts.MetricsAddr = net.JoinHostPort(host, "0")
 	}
 	if n.metrics, err = startMetrics(opts.MetricsAddr, n); err != nil {
-		c.close()
+		c.Close()
 		t.Stop()
 		return nil, err
 	}
 	if err := n.register(); err != nil {
 		n.metrics.stop()
-		c.close()
+		c.Close()
 		t.Stop()
 		return nil, err
 	}
@@ -228,7 +240,7 @@ func (n *Node) shutdown() {
 		s.run.Shutdown()
 		delete(n.running, name)
 	}
-	n.zk.close()
+	n.zk.Close()
 	n.transport.Stop()
 	n.metrics.stop()
 	n.log.Info("node stopped")
@@ -238,33 +250,33 @@ func (n *Node) shutdown() {
 // again after a session expired and took them.
 func (n *Node) register() error {
 	info := NodeInfo{ID: n.opts.ID, Addr: n.transport.Addr, Metrics: n.metrics.addr, Slots: n.opts.Slots, Started: time.Now().UTC(), Transport: n.transport.Mode}
-	p, err := n.zk.l.node(n.opts.ID)
+	p, err := n.zk.Layout().Node(n.opts.ID)
 	if err != nil {
 		return fmt.Errorf("register node: %w", err)
 	}
-	if ok, _, err := n.zk.conn.Exists(p); err != nil {
+	if ok, _, err := n.zk.Conn().Exists(p); err != nil {
 		return fmt.Errorf("register node %s: %w", n.opts.ID, err)
 	} else if !ok {
 		data, _ := json.Marshal(info)
-		if _, err := n.zk.conn.Create(p, data, zk.FlagEphemeral, n.zk.acl); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		if _, err := n.zk.Conn().Create(p, data, zk.FlagEphemeral, n.zk.ACL()); err != nil && !errors.Is(err, zk.ErrNodeExists) {
 			return fmt.Errorf("register node %s: %w", n.opts.ID, err)
 		}
 	}
-	cands, err := n.zk.children(n.zk.l.dir(leaderDir), leaderCandidate)
+	cands, err := n.zk.Children(n.zk.Layout().Dir(zkstore.LeaderDir), zkstore.LeaderCandidate)
 	if err != nil {
 		return fmt.Errorf("election: %w", err)
 	}
 	for _, c := range cands {
-		cp, err := n.zk.l.candidate(c)
+		cp, err := n.zk.Layout().Candidate(c)
 		if err != nil {
 			return fmt.Errorf("election: %w", err)
 		}
-		data, _, err := n.zk.conn.Get(cp)
+		data, _, err := n.zk.Conn().Get(cp)
 		if err == nil && string(data) == n.opts.ID {
 			return nil
 		}
 	}
-	if _, err := n.zk.conn.Create(n.zk.l.newCandidate(), []byte(n.opts.ID), zk.FlagEphemeral|zk.FlagSequence, n.zk.acl); err != nil {
+	if _, err := n.zk.Conn().Create(n.zk.Layout().NewCandidate(), []byte(n.opts.ID), zk.FlagEphemeral|zk.FlagSequence, n.zk.ACL()); err != nil {
 		return fmt.Errorf("election: %w", err)
 	}
 	return nil
@@ -274,15 +286,15 @@ func (n *Node) register() error {
 // leadership, and the topology shares it should run. ZooKeeper being
 // unreachable leaves running shares alone: tasks keep working without it.
 func (n *Node) reconcile() {
-	if n.zk.conn.State() != zk.StateHasSession {
+	if n.zk.Conn().State() != zk.StateHasSession {
 		return
 	}
 	if err := n.register(); err != nil {
 		n.log.Warn("cannot register", "err", err)
 		return
 	}
-	for _, d := range []dir{leaderDir, nodesDir, topologiesDir, assignmentsDir} {
-		n.zk.watch(n.zk.l.dir(d), true, n.changed)
+	for _, d := range []zkstore.Dir{zkstore.LeaderDir, zkstore.NodesDir, zkstore.TopologiesDir, zkstore.AssignmentsDir} {
+		n.watches.arm(n.zk.Layout().Dir(d), true)
 	}
 	leading := n.checkLeader()
 	if leading {
@@ -298,15 +310,15 @@ func (n *Node) reconcile() {
 // checkLeader reports whether this node's candidate is the lowest.
 func (n *Node) checkLeader() bool {
 	// Sorted, n_<10-digit sequence>: lexical order is numeric order.
-	cands, err := n.zk.children(n.zk.l.dir(leaderDir), leaderCandidate)
+	cands, err := n.zk.Children(n.zk.Layout().Dir(zkstore.LeaderDir), zkstore.LeaderCandidate)
 	if err != nil || len(cands) == 0 {
 		return false
 	}
-	cp, err := n.zk.l.candidate(cands[0])
+	cp, err := n.zk.Layout().Candidate(cands[0])
 	if err != nil {
 		return false
 	}
-	data, _, err := n.zk.conn.Get(cp)
+	data, _, err := n.zk.Conn().Get(cp)
 	leading := err == nil && string(data) == n.opts.ID
 	n.mu.Lock()
 	was := n.leader
@@ -320,18 +332,18 @@ func (n *Node) checkLeader() bool {
 
 // liveNodes reads the registered nodes.
 func (n *Node) liveNodes() (map[string]NodeInfo, error) {
-	ids, err := n.zk.children(n.zk.l.dir(nodesDir), topology.NodeID)
+	ids, err := n.zk.Children(n.zk.Layout().Dir(zkstore.NodesDir), topology.NodeID)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]NodeInfo, len(ids))
 	for _, id := range ids {
-		p, err := n.zk.l.node(id)
+		p, err := n.zk.Layout().Node(id)
 		if err != nil {
 			return nil, err
 		}
 		var info NodeInfo
-		if _, ok, err := n.zk.getJSON(p, &info); err == nil && ok {
+		if _, ok, err := n.zk.GetJSON(p, &info); err == nil && ok {
 			out[id] = info
 		}
 	}
@@ -376,17 +388,17 @@ func (n *Node) lead() error {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	names, err := n.zk.children(n.zk.l.dir(topologiesDir), topology.TopologyName)
+	names, err := n.zk.Children(n.zk.Layout().Dir(zkstore.TopologiesDir), topology.TopologyName)
 	if err != nil {
 		return err
 	}
 	for _, name := range names {
-		p, err := n.zk.l.topology(name)
+		p, err := n.zk.Layout().Topology(name)
 		if err != nil {
 			return err
 		}
 		var rec TopologyRecord
-		if _, ok, err := n.zk.getJSON(p, &rec); err != nil || !ok {
+		if _, ok, err := n.zk.GetJSON(p, &rec); err != nil || !ok {
 			continue
 		}
 		if rec.Name != name {
@@ -395,7 +407,7 @@ func (n *Node) lead() error {
 			n.refusals.Refuse(p, "a topology record of another name", "name", rec.Name)
 			continue
 		}
-		n.zk.watch(p, false, n.changed)
+		n.watches.arm(p, false)
 		if rec.Status == StatusKilled {
 			n.reapKilled(&rec)
 			continue
@@ -419,12 +431,12 @@ func (n *Node) assignTopology(rec *TopologyRecord, ids []string, nodes map[strin
 	for _, c := range topo.Components() {
 		tasks = append(tasks, topo.Tasks(c.ID)...)
 	}
-	ap, err := n.zk.l.assignment(rec.Name)
+	ap, err := n.zk.Layout().Assignment(rec.Name)
 	if err != nil {
 		return err
 	}
 	var prev Assignment
-	_, had, err := n.zk.getJSON(ap, &prev)
+	_, had, err := n.zk.GetJSON(ap, &prev)
 	if err != nil {
 		return err
 	}
@@ -441,7 +453,7 @@ func (n *Node) assignTopology(rec *TopologyRecord, ids []string, nodes map[strin
 	}
 	next.Version = prev.Version + 1
 	n.log.Info("assigning topology", "topology", rec.Name, "version", next.Version, "nodes", next.NodesUsed())
-	return n.zk.putJSON(ap, &next)
+	return n.zk.PutJSON(ap, &next)
 }
 
 func sameAssignment(a, b *Assignment) bool {
@@ -464,16 +476,16 @@ func (n *Node) reapKilled(rec *TopologyRecord) {
 		n.killSeen[rec.Name] = time.Now()
 		return
 	}
-	if time.Since(seen) < time.Duration(rec.KillWait)+n.opts.ZK.defaults().SessionTimeout {
+	if time.Since(seen) < time.Duration(rec.KillWait)+n.opts.ZK.Defaults().SessionTimeout {
 		return
 	}
-	for _, pathOf := range []func(string) (string, error){n.zk.l.assignment, n.zk.l.topology} {
+	for _, pathOf := range []func(string) (string, error){n.zk.Layout().Assignment, n.zk.Layout().Topology} {
 		p, err := pathOf(rec.Name)
 		if err != nil {
 			n.log.Warn("cannot remove killed topology", "err", err)
 			return
 		}
-		if err := n.zk.conn.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		if err := n.zk.Conn().Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
 			n.log.Warn("cannot remove killed topology", "path", p, "err", err)
 			return
 		}
@@ -486,31 +498,31 @@ func (n *Node) reapKilled(rec *TopologyRecord) {
 // topologies assigned to this node at their current version, follow their
 // status, and stop shares no longer assigned here.
 func (n *Node) supervise() error {
-	names, err := n.zk.children(n.zk.l.dir(assignmentsDir), topology.TopologyName)
+	names, err := n.zk.Children(n.zk.Layout().Dir(zkstore.AssignmentsDir), topology.TopologyName)
 	if err != nil {
 		return err
 	}
 	wanted := map[string]bool{}
 	for _, name := range names {
-		ap, err := n.zk.l.assignment(name)
+		ap, err := n.zk.Layout().Assignment(name)
 		if err != nil {
 			return err
 		}
-		tp, err := n.zk.l.topology(name)
+		tp, err := n.zk.Layout().Topology(name)
 		if err != nil {
 			return err
 		}
-		n.zk.watch(ap, false, n.changed)
-		n.zk.watch(tp, false, n.changed)
+		n.watches.arm(ap, false)
+		n.watches.arm(tp, false)
 		var a Assignment
-		if _, ok, err := n.zk.getJSON(ap, &a); err != nil || !ok {
+		if _, ok, err := n.zk.GetJSON(ap, &a); err != nil || !ok {
 			continue
 		}
 		if a.Nodes[n.opts.ID] == "" {
 			continue
 		}
 		var rec TopologyRecord
-		if _, ok, err := n.zk.getJSON(tp, &rec); err != nil || !ok {
+		if _, ok, err := n.zk.GetJSON(tp, &rec); err != nil || !ok {
 			continue
 		}
 		if a.Topology != name || rec.Name != name {
@@ -576,7 +588,7 @@ func (n *Node) follow(a *Assignment, rec *TopologyRecord) {
 		return
 	}
 	conf.Logger = n.log
-	n.opts.ZK.putSettings(conf.Settings)
+	conf.Resources = zkstore.ClusterOptions.Lend(conf.Resources, n.opts.tasksZK())
 	placement := actors.Placement{Self: n.transport.Addr, Tasks: map[int]string{}}
 	for task, node := range a.Tasks {
 		placement.Tasks[task] = a.Nodes[node]

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 // A node publishes its listen address in ZooKeeper as where other nodes
 // reach it; an address without a host would be useless there.
 func TestStartNodeRefusesAListenAddressWithoutAHost(t *testing.T) {
-	zk := ZKOptions{Servers: []string{"127.0.0.1:1"}, SessionTimeout: 100 * time.Millisecond}
+	zk := zkstore.Options{Servers: []string{"127.0.0.1:1"}, SessionTimeout: 100 * time.Millisecond}
 	for _, listen := range []string{":27600", "0.0.0.0:27600", "[::]:0"} {
 		n, err := StartNode(NodeOptions{ZK: zk, Listen: listen, Logger: slog.New(slog.DiscardHandler)})
 		if !errors.Is(err, ErrListenHost) || !strings.Contains(err.Error(), strconv.Quote(listen)) {
@@ -28,7 +29,7 @@ func TestStartNodeRefusesAListenAddressWithoutAHost(t *testing.T) {
 }
 
 func TestStartNodeRefusesABadNodeID(t *testing.T) {
-	zk := ZKOptions{Servers: []string{"127.0.0.1:1"}, SessionTimeout: 100 * time.Millisecond}
+	zk := zkstore.Options{Servers: []string{"127.0.0.1:1"}, SessionTimeout: 100 * time.Millisecond}
 	n, err := StartNode(NodeOptions{ZK: zk, ID: "../topologies/x", Listen: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
 	if !errors.Is(err, topology.ErrBadName) || !strings.Contains(err.Error(), `node id "../topologies/x"`) {
 		if n != nil {

@@ -3,183 +3,231 @@ package cluster
 import (
 	"errors"
 	"fmt"
-	"path"
-	"sort"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/go-zookeeper/zk"
-	"github.com/squall-stream/squall/topology"
+	"github.com/IBM/sarama"
+	"github.com/squall-stream/squall/zkstore"
 )
+
+// The offset admin calls: the Go API behind `squall offsets show|set`.
+// They read and rewrite the Kafka spouts' offsets in ZooKeeper and ask
+// Kafka for the partitions' log ends, so they live beside Admin rather than
+// in the spout.
 
 // ErrTopologyActive means stored offsets were to be rewritten while the
 // topology's spouts are emitting: they would overwrite the new offsets with
 // their own at the next commit.
 var ErrTopologyActive = errors.New("topology is active; deactivate or kill it first")
 
-// SpoutOffset is one partition's stored position for a Kafka spout, kept in
-// ZooKeeper at <root>/offsets/<topology>/<spout>/<topic>/<partition>.
-type SpoutOffset struct {
-	Spout     string `json:"-"`
-	Topic     string `json:"-"`
-	Partition int32  `json:"-"`
-	// Offset is the next message to process: every message below it was
-	// processed (acked, or dead-lettered).
-	Offset int64 `json:"offset"`
-	// Time is when the offset was written.
-	Time time.Time `json:"time"`
-	// Task is the spout task that wrote it; -1 for `squall offsets set`.
-	Task int `json:"task"`
-	// Run is the deployment (topology.Config.RunID) that wrote it.
-	Run string `json:"run,omitempty"`
+// PartitionLag is a partition's stored offset against its log end: what
+// `squall offsets show` prints.
+type PartitionLag struct {
+	zkstore.SpoutOffset
+	// End is the partition's log end offset; -1 when Kafka was not asked
+	// or did not answer.
+	End int64
+	// Lag is End - Offset: the messages not processed yet; -1 when End is.
+	Lag int64
 }
 
-// Offsets reads and writes the Kafka spouts' stored offsets. Its methods are
-// safe for concurrent use; writes survive a ZooKeeper session loss (the
-// znodes are persistent and go-zookeeper reconnects), so a caller retries a
-// failed write later.
-type Offsets struct {
-	zk *zkClient
-}
-
-// OpenOffsets connects to ZooKeeper. It fails with ErrNoZooKeeper when no
-// server gives a session within the session timeout, and with auth, with
-// ErrOpenACL while others can change the root or its offsets folder. Only
-// those two are checked, not every offset as a node does at its start: each
-// spout task opens its own.
-func OpenOffsets(opts ZKOptions) (*Offsets, error) {
-	c, _, err := dialZK(opts)
+// ShowOffsets returns the offsets stored in ZooKeeper for every Kafka
+// spout of a topology, with each partition's lag when brokers are given.
+func ShowOffsets(zk zkstore.Options, brokers []string, topology string) ([]PartitionLag, error) {
+	o, list, err := openStored(zk, topology)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.verifyACLs(false, c.l.root, c.l.dir(offsetsDir)); err != nil {
-		c.close()
-		return nil, err
-	}
-	return &Offsets{zk: c}, nil
-}
-
-// Close ends the ZooKeeper session.
-func (o *Offsets) Close() { o.zk.close() }
-
-func (o *Offsets) partitionPath(topology string, so SpoutOffset) (string, error) {
-	return o.zk.l.offsets(topology, so.Spout, so.Topic, strconv.Itoa(int(so.Partition)))
-}
-
-// Get returns the stored offset of one partition; ok is false when none is.
-func (o *Offsets) Get(topology, spout, topic string, partition int32) (so SpoutOffset, ok bool, err error) {
-	so = SpoutOffset{Spout: spout, Topic: topic, Partition: partition}
-	p, err := o.partitionPath(topology, so)
-	if err == nil {
-		_, ok, err = o.zk.getJSON(p, &so)
-	}
-	if err != nil {
-		return so, false, fmt.Errorf("stored offset of %s/%s partition %d: %w", spout, topic, partition, err)
-	}
-	return so, ok, nil
-}
-
-// Put stores offsets, creating the parents as needed.
-func (o *Offsets) Put(topology string, offsets []SpoutOffset) error {
-	for _, so := range offsets {
-		p, err := o.partitionPath(topology, so)
-		if err == nil {
-			err = o.zk.putJSON(p, so)
+	defer o.Close()
+	var client sarama.Client
+	if len(brokers) > 0 && len(list) > 0 {
+		if client, err = sarama.NewClient(brokers, sarama.NewConfig()); err != nil {
+			return nil, fmt.Errorf("kafka at %v: %w", brokers, err)
 		}
-		if errors.Is(err, zk.ErrNoNode) {
-			if err = o.ensureParents(p); err == nil {
-				err = o.zk.putJSON(p, so)
-			}
+		defer client.Close()
+	}
+	out := make([]PartitionLag, len(list))
+	for i, so := range list {
+		out[i] = PartitionLag{SpoutOffset: so, End: -1, Lag: -1}
+		if client == nil {
+			continue
 		}
+		end, err := client.GetOffset(so.Topic, so.Partition, sarama.OffsetNewest)
 		if err != nil {
-			return fmt.Errorf("store offset of %s/%s partition %d: %w", so.Spout, so.Topic, so.Partition, err)
+			return nil, fmt.Errorf("log end of %s/%d: %w", so.Topic, so.Partition, err)
 		}
+		out[i].End, out[i].Lag = end, end-so.Offset
 	}
-	return nil
-}
-
-func (o *Offsets) ensureParents(p string) error {
-	var parents []string
-	for d := path.Dir(p); d != "/" && d != "."; d = path.Dir(d) {
-		parents = append(parents, d)
-	}
-	for i := len(parents) - 1; i >= 0; i-- {
-		if _, err := o.zk.conn.Create(parents[i], nil, 0, o.zk.acl); err != nil && !errors.Is(err, zk.ErrNodeExists) {
-			return fmt.Errorf("create %s: %w", parents[i], err)
-		}
-	}
-	return nil
-}
-
-// List returns every stored offset of a topology, sorted by spout, topic
-// and partition.
-func (o *Offsets) List(topo string) ([]SpoutOffset, error) {
-	root, err := o.zk.l.offsets(topo)
-	if err != nil {
-		return nil, err
-	}
-	var out []SpoutOffset
-	spouts, err := o.zk.children(root, topology.ComponentID)
-	if err != nil {
-		return nil, err
-	}
-	for _, spout := range spouts {
-		sp, err := o.zk.l.offsets(topo, spout)
-		if err != nil {
-			return nil, err
-		}
-		topics, err := o.zk.children(sp, kafkaTopic)
-		if err != nil {
-			return nil, err
-		}
-		for _, topic := range topics {
-			tp, err := o.zk.l.offsets(topo, spout, topic)
-			if err != nil {
-				return nil, err
-			}
-			parts, err := o.zk.children(tp, kafkaPartition)
-			if err != nil {
-				return nil, err
-			}
-			for _, ps := range parts {
-				p, err := strconv.ParseInt(ps, 10, 32)
-				if err != nil {
-					continue // not a partition: left by something else
-				}
-				so, ok, err := o.Get(topo, spout, topic, int32(p))
-				if err != nil {
-					return nil, err
-				}
-				if ok {
-					out = append(out, so)
-				}
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Spout != b.Spout {
-			return a.Spout < b.Spout
-		}
-		if a.Topic != b.Topic {
-			return a.Topic < b.Topic
-		}
-		return a.Partition < b.Partition
-	})
 	return out, nil
 }
 
-// Rewrite stores offsets set by an operator (replay). It refuses with
-// ErrTopologyActive while the topology is submitted and active; a
+// openStored connects to ZooKeeper and lists a topology's stored offsets;
+// the caller closes the connection.
+func openStored(zk zkstore.Options, topology string) (*zkstore.Offsets, []zkstore.SpoutOffset, error) {
+	o, err := zkstore.OpenOffsets(zk)
+	if err != nil {
+		return nil, nil, err
+	}
+	list, err := o.List(topology)
+	if err != nil {
+		o.Close()
+		return nil, nil, err
+	}
+	return o, list, nil
+}
+
+// OffsetTarget is where `squall offsets set` moves a spout's partitions,
+// as ParseOffsetTarget reads it.
+type OffsetTarget struct {
+	kind     targetKind
+	at       time.Time
+	explicit map[int32]int64
+}
+
+type targetKind int
+
+const (
+	targetExplicit targetKind = iota
+	targetEarliest
+	targetLatest
+	targetTimestamp
+)
+
+// ErrBadOffsetTarget means an offsets target that is none of earliest,
+// latest, an RFC 3339 time, or partition=offset pairs.
+var ErrBadOffsetTarget = errors.New("offsets target must be earliest, latest, an RFC 3339 time, or partition=offset,…")
+
+// ParseOffsetTarget reads "earliest", "latest", an RFC 3339 time, or
+// "<partition>=<offset>,…".
+func ParseOffsetTarget(s string) (OffsetTarget, error) {
+	switch s {
+	case "earliest":
+		return OffsetTarget{kind: targetEarliest}, nil
+	case "latest":
+		return OffsetTarget{kind: targetLatest}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return OffsetTarget{kind: targetTimestamp, at: t}, nil
+	}
+	if !strings.Contains(s, "=") {
+		return OffsetTarget{}, fmt.Errorf("%q: %w", s, ErrBadOffsetTarget)
+	}
+	explicit := map[int32]int64{}
+	for _, pair := range strings.Split(s, ",") {
+		ps, os, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		p, perr := strconv.ParseInt(ps, 10, 32)
+		off, oerr := strconv.ParseInt(os, 10, 64)
+		if !ok || perr != nil || oerr != nil || p < 0 || off < 0 {
+			return OffsetTarget{}, fmt.Errorf("%q in %q: %w", pair, s, ErrBadOffsetTarget)
+		}
+		explicit[int32(p)] = off
+	}
+	return OffsetTarget{kind: targetExplicit, explicit: explicit}, nil
+}
+
+// ErrNoPartitions means `offsets set` found nothing to set: no offsets are
+// stored for the spout and no topic was named.
+var ErrNoPartitions = errors.New("no partitions to set")
+
+// topicPartition names a partition of a topic.
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// SetOffsets rewrites the stored offsets of a spout of a topology that is
+// not active (ErrTopologyActive otherwise): for every partition with a
+// stored offset, and every partition of topics. earliest, latest and times
+// need brokers; explicit offsets do not. It returns what it stored. A
 // deactivated topology's spouts read the new offsets when activated again,
 // and a killed or local topology's at their next start.
-func (o *Offsets) Rewrite(topology string, offsets []SpoutOffset) error {
-	p, err := o.zk.l.topology(topology)
+func SetOffsets(zk zkstore.Options, brokers []string, topology, spout string, topics []string, to OffsetTarget) ([]zkstore.SpoutOffset, error) {
+	o, list, err := openStored(zk, topology)
+	if err != nil {
+		return nil, err
+	}
+	defer o.Close()
+	keys := map[topicPartition]bool{}
+	for _, so := range list {
+		if so.Spout == spout {
+			keys[topicPartition{so.Topic, so.Partition}] = true
+		}
+	}
+	var client sarama.Client
+	if len(brokers) > 0 {
+		if client, err = sarama.NewClient(brokers, sarama.NewConfig()); err != nil {
+			return nil, fmt.Errorf("kafka at %v: %w", brokers, err)
+		}
+		defer client.Close()
+		for _, topic := range topics {
+			ps, err := client.Partitions(topic)
+			if err != nil {
+				return nil, fmt.Errorf("partitions of %q: %w", topic, err)
+			}
+			for _, p := range ps {
+				keys[topicPartition{topic, p}] = true
+			}
+		}
+	} else if len(topics) > 0 {
+		return nil, fmt.Errorf("listing the partitions of %v needs the Kafka brokers", topics)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("spout %q of topology %q: %w (none stored; name the topic)", spout, topology, ErrNoPartitions)
+	}
+	if to.kind != targetExplicit && client == nil {
+		return nil, fmt.Errorf("offsets set --to %s needs the Kafka brokers", to.kindName())
+	}
+	var out []zkstore.SpoutOffset
+	for k := range keys {
+		so := zkstore.SpoutOffset{Spout: spout, Topic: k.topic, Partition: k.partition}
+		switch to.kind {
+		case targetExplicit:
+			off, ok := to.explicit[k.partition]
+			if !ok {
+				continue
+			}
+			so.Offset = off
+		case targetEarliest:
+			so.Offset, err = client.GetOffset(k.topic, k.partition, sarama.OffsetOldest)
+		case targetLatest:
+			so.Offset, err = client.GetOffset(k.topic, k.partition, sarama.OffsetNewest)
+		default:
+			so.Offset, err = client.GetOffset(k.topic, k.partition, to.at.UnixMilli())
+			if err == nil && so.Offset < 0 {
+				so.Offset, err = client.GetOffset(k.topic, k.partition, sarama.OffsetNewest)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("offset of %s/%d: %w", k.topic, k.partition, err)
+		}
+		out = append(out, so)
+	}
+	for p := range to.explicit {
+		found := false
+		for k := range keys {
+			found = found || k.partition == p
+		}
+		if !found {
+			return nil, fmt.Errorf("partition %d: no offset stored for it and not among the named topics' partitions: %w", p, ErrNoPartitions)
+		}
+	}
+	if err := rewrite(o, topology, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// rewrite stores offsets set by an operator, refusing with
+// ErrTopologyActive while the topology is submitted and active.
+func rewrite(o *zkstore.Offsets, topology string, offsets []zkstore.SpoutOffset) error {
+	s := o.Session()
+	p, err := s.Layout().Topology(topology)
 	if err != nil {
 		return fmt.Errorf("rewrite offsets: %w", err)
 	}
 	var rec TopologyRecord
-	_, ok, err := o.zk.getJSON(p, &rec)
+	_, ok, err := s.GetJSON(p, &rec)
 	if err != nil {
 		return err
 	}
@@ -191,4 +239,15 @@ func (o *Offsets) Rewrite(topology string, offsets []SpoutOffset) error {
 		offsets[i].Time, offsets[i].Task, offsets[i].Run = now, -1, ""
 	}
 	return o.Put(topology, offsets)
+}
+
+func (t OffsetTarget) kindName() string {
+	switch t.kind {
+	case targetEarliest:
+		return "earliest"
+	case targetLatest:
+		return "latest"
+	default:
+		return t.at.Format(time.RFC3339)
+	}
 }

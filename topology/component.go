@@ -144,6 +144,9 @@ type TopologyContext struct {
 	// NewTopologyContext sets slog.Default() with those fields, which the
 	// runtime replaces with its own.
 	Logger *slog.Logger
+	// Resources are what the runtime lends the task (Config.Resources); a
+	// task takes one with Resource.From. NewTopologyContext sets none.
+	Resources Resources
 
 	topo *Topology
 	done <-chan struct{}

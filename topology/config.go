@@ -52,6 +52,10 @@ type Config struct {
 	// Settings are user settings handed to every task (Storm's topology
 	// conf; `squall submit --set key=value`).
 	Settings map[string]string
+	// Resources are lent to every task (TopologyContext.Resources) by the
+	// runtime that runs it: a cluster node lends the ZooKeeper it runs on
+	// (zkstore.ClusterOptions). Default none.
+	Resources Resources
 	// Logger receives the runtime's logs and, with the topology, component
 	// and task attached, each task's (TopologyContext.Logger). Default
 	// slog.Default().

@@ -18,6 +18,7 @@ import (
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
 	"github.com/squall-stream/squall/topology/topologytest"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 // The topology the cluster tests submit emits the ids of testIDs, a ledger
@@ -59,7 +60,7 @@ func startNodes(t *testing.T, zkAddr string, n int) []*cluster.Node {
 	var nodes []*cluster.Node
 	for i := 0; i < n; i++ {
 		node, err := cluster.StartNode(cluster.NodeOptions{
-			ZK:     cluster.ZKOptions{Servers: []string{zkAddr}, SessionTimeout: 4 * time.Second},
+			ZK:     zkstore.Options{Servers: []string{zkAddr}, SessionTimeout: 4 * time.Second},
 			Listen: "127.0.0.1:0",
 			Resync: 500 * time.Millisecond,
 			Logger: quiet(),
@@ -98,7 +99,7 @@ func startCluster(t *testing.T, total int, opts cluster.SubmitOptions) (*topolog
 	ids := newTestIDs(total, 6*time.Second)
 	nodes := startNodes(t, z.Addr(), 3)
 	check.For(t, 20*time.Second, oneLeader(nodes, nil))
-	admin, err := cluster.NewAdmin(cluster.ZKOptions{Servers: []string{z.Addr()}})
+	admin, err := cluster.NewAdmin(zkstore.Options{Servers: []string{z.Addr()}})
 	if err != nil {
 		t.Fatal(err)
 	}

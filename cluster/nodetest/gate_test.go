@@ -21,6 +21,7 @@ import (
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
 	"github.com/squall-stream/squall/topology/topologytest"
+	"github.com/squall-stream/squall/zkstore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	gproto "google.golang.org/protobuf/proto"
@@ -257,7 +258,7 @@ func TestNodesOfAnotherTransportGetNoPlace(t *testing.T) {
 	z := testinfra.StartZooKeeper(t)
 	registerTestTopology()
 	newTestIDs(1<<30, time.Minute)
-	zkOpts := cluster.ZKOptions{Servers: []string{z.Addr()}, SessionTimeout: 4 * time.Second}
+	zkOpts := zkstore.Options{Servers: []string{z.Addr()}, SessionTimeout: 4 * time.Second}
 	start := func(secret []byte) (*cluster.Node, error) {
 		return cluster.StartNode(cluster.NodeOptions{ZK: zkOpts, Listen: "127.0.0.1:0", Secret: secret, Resync: 200 * time.Millisecond, Logger: quiet()})
 	}
@@ -310,7 +311,7 @@ func TestRecordsUnderAnotherNameAreNotRun(t *testing.T) {
 	z := testinfra.StartZooKeeper(t)
 	registerTestTopology()
 	var logs testinfra.Logs
-	node, err := cluster.StartNode(cluster.NodeOptions{ZK: cluster.ZKOptions{Servers: []string{z.Addr()}}, Listen: "127.0.0.1:0", Resync: 100 * time.Millisecond, Logger: logs.Logger()})
+	node, err := cluster.StartNode(cluster.NodeOptions{ZK: zkstore.Options{Servers: []string{z.Addr()}}, Listen: "127.0.0.1:0", Resync: 100 * time.Millisecond, Logger: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

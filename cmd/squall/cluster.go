@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 // topologyNameArg takes a command's one argument, a topology name, only
@@ -43,22 +44,22 @@ const zkAuthEnv = "SQUALL_ZK_AUTH"
 
 func (f *zkFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.servers, "zk", "", "ZooKeeper servers, host:port[,host:port...] (required)")
-	cmd.Flags().StringVar(&f.root, "zk-root", cluster.DefaultRoot, "ZooKeeper path squall keeps its state under")
+	cmd.Flags().StringVar(&f.root, "zk-root", zkstore.DefaultRoot, "ZooKeeper path squall keeps its state under")
 	cmd.Flags().StringVar(&f.auth, "zk-auth", "", "ZooKeeper digest auth, user:password; squall's znodes are then that user's only, and squall refuses a root others can change. "+
 		"Visible to every user of the machine in ps: prefer --zk-auth-file or $"+zkAuthEnv)
 	cmd.Flags().StringVar(&f.authFile, "zk-auth-file", "", "file holding ZooKeeper's user:password (as --zk-auth), readable by its owner only")
 	cmd.Flags().DurationVar(&f.timeout, "zk-session-timeout", 6*time.Second, "ZooKeeper session timeout: how long a dead node keeps its tasks")
 }
 
-func (f *zkFlags) options() (cluster.ZKOptions, error) {
+func (f *zkFlags) options() (zkstore.Options, error) {
 	if f.servers == "" {
-		return cluster.ZKOptions{}, fmt.Errorf("--zk is required (host:port of a ZooKeeper server)")
+		return zkstore.Options{}, fmt.Errorf("--zk is required (host:port of a ZooKeeper server)")
 	}
 	auth, err := f.credentials()
 	if err != nil {
-		return cluster.ZKOptions{}, err
+		return zkstore.Options{}, err
 	}
-	return cluster.ZKOptions{Servers: splitList(f.servers), Root: f.root, Auth: auth, SessionTimeout: f.timeout}, nil
+	return zkstore.Options{Servers: splitList(f.servers), Root: f.root, Auth: auth, SessionTimeout: f.timeout}, nil
 }
 
 // credentials returns ZooKeeper's user:password from the one place it is

@@ -14,13 +14,13 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/actors/promexport"
-	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/dashboard"
 	"github.com/squall-stream/squall/examples/orders"
 	"github.com/squall-stream/squall/examples/orders/ordersui"
 	"github.com/squall-stream/squall/ingest"
 	"github.com/squall-stream/squall/spouts/kafka"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 // demoTopic is the topic the demo's order lines go through.
@@ -134,7 +134,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 	}
 	offsets := kafka.OffsetStorage{File: filepath.Join(dir, "offsets.json")}
 	if servers := splitList(o.zk); len(servers) > 0 {
-		offsets = kafka.OffsetStorage{ZooKeeper: &cluster.ZKOptions{Servers: servers, Logger: logger}}
+		offsets = kafka.OffsetStorage{ZooKeeper: &zkstore.Options{Servers: servers, Logger: logger}}
 	}
 
 	topo, err := orders.AnalysisTopology(orders.AnalysisConfig{

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"github.com/squall-stream/squall/spouts/kafka"
+	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -41,7 +41,7 @@ func newOffsetsShowCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			lags, err := kafka.ShowOffsets(opts, splitList(brokers), topo)
+			lags, err := cluster.ShowOffsets(opts, splitList(brokers), topo)
 			if err != nil {
 				return err
 			}
@@ -108,7 +108,7 @@ Every partition with a stored offset is set, and every partition of the
 			if err := topology.ValidateName(topology.ComponentID, spout); err != nil {
 				return fmt.Errorf("--spout: %w", err)
 			}
-			target, err := kafka.ParseTarget(to)
+			target, err := cluster.ParseOffsetTarget(to)
 			if err != nil {
 				return fmt.Errorf("--to: %w", err)
 			}
@@ -116,7 +116,7 @@ Every partition with a stored offset is set, and every partition of the
 			if err != nil {
 				return err
 			}
-			set, err := kafka.SetOffsets(opts, splitList(brokers), topo, spout, splitList(topics), target)
+			set, err := cluster.SetOffsets(opts, splitList(brokers), topo, spout, splitList(topics), target)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/internal/testinfra"
+	"github.com/squall-stream/squall/zkstore"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -30,13 +31,13 @@ func TestOffsetsShowAndSet(t *testing.T) {
 		}
 	}
 	p.Close()
-	opts := cluster.ZKOptions{Servers: []string{zk.Addr()}}
-	o, err := cluster.OpenOffsets(opts)
+	opts := zkstore.Options{Servers: []string{zk.Addr()}}
+	o, err := zkstore.OpenOffsets(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer o.Close()
-	if err := o.Put("orders-count", []cluster.SpoutOffset{{Spout: "kafka", Topic: "orders", Partition: 0, Offset: 4, Task: 1, Time: time.Now()}}); err != nil {
+	if err := o.Put("orders-count", []zkstore.SpoutOffset{{Spout: "kafka", Topic: "orders", Partition: 0, Offset: 4, Task: 1, Time: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -24,6 +24,7 @@ import (
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 	gproto "google.golang.org/protobuf/proto"
 )
 
@@ -82,7 +83,7 @@ func startAttackRig(t *testing.T, pace int) (r *attackRig, stopOrders func()) {
 	}
 	t.Cleanup(r.zk.Close)
 	var rec cluster.TopologyRecord
-	data, _, err := r.zk.Get(cluster.DefaultRoot + "/topologies/orders")
+	data, _, err := r.zk.Get(zkstore.DefaultRoot + "/topologies/orders")
 	if err == nil {
 		err = json.Unmarshal(data, &rec)
 	}
@@ -171,7 +172,7 @@ func (w *lineProducer) Write(b []byte) (int, error) {
 
 // assignment reads the order analysis's assignment from ZooKeeper.
 func (r *attackRig) assignment() bool {
-	data, _, err := r.zk.Get(cluster.DefaultRoot + "/assignments/orders")
+	data, _, err := r.zk.Get(zkstore.DefaultRoot + "/assignments/orders")
 	return err == nil && json.Unmarshal(data, &r.asg) == nil
 }
 
@@ -455,10 +456,10 @@ func TestSecretClusterProcessesRefuseAttacks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := r.zk.Create(cluster.DefaultRoot+"/nodes/"+plain.ID, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		if _, err := r.zk.Create(zkstore.DefaultRoot+"/nodes/"+plain.ID, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
 			t.Fatal(err)
 		}
-		defer func() { _ = r.zk.Delete(cluster.DefaultRoot+"/nodes/"+plain.ID, -1) }()
+		defer func() { _ = r.zk.Delete(zkstore.DefaultRoot+"/nodes/"+plain.ID, -1) }()
 		// The leader's pass that saw the node either refuses it or moves
 		// tasks to it.
 		waitFor(t, 20*time.Second, "the leader's pass over the plaintext node", func() bool {

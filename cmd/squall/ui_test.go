@@ -12,6 +12,7 @@ import (
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/dashboard"
 	"github.com/squall-stream/squall/internal/testinfra"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 // The attack of issue 13 on squall ui --actions: a topology "name" that,
@@ -19,7 +20,7 @@ import (
 // by name and the node's znode stays as it was.
 func TestUIActionsRefuseATraversalNameAndLeaveZooKeeperAlone(t *testing.T) {
 	z := testinfra.StartZooKeeper(t)
-	opts := cluster.ZKOptions{Servers: []string{z.Addr()}}
+	opts := zkstore.Options{Servers: []string{z.Addr()}}
 	quiet := slog.New(slog.DiscardHandler)
 	node, err := cluster.StartNode(cluster.NodeOptions{ZK: opts, Listen: "127.0.0.1:0", Logger: quiet})
 	if err != nil {
@@ -34,7 +35,7 @@ func TestUIActionsRefuseATraversalNameAndLeaveZooKeeperAlone(t *testing.T) {
 	srv := httptest.NewServer(dashboard.New(dashboard.Options{Actions: adminActions{admin}, Logger: quiet}).Handler())
 	defer srv.Close()
 	conn := z.Connect(t)
-	znode := cluster.DefaultRoot + "/nodes/" + node.ID()
+	znode := zkstore.DefaultRoot + "/nodes/" + node.ID()
 	before, beforeStat, err := conn.Get(znode)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +61,7 @@ func TestUIActionsRefuseATraversalNameAndLeaveZooKeeperAlone(t *testing.T) {
 	if string(after) != string(before) || afterStat.Mzxid != beforeStat.Mzxid {
 		t.Fatalf("node %s's znode changed:\nbefore %s\nafter  %s", node.ID(), before, after)
 	}
-	if kids, _, err := conn.Children(cluster.DefaultRoot + "/topologies"); err != nil || len(kids) != 0 {
+	if kids, _, err := conn.Children(zkstore.DefaultRoot + "/topologies"); err != nil || len(kids) != 0 {
 		t.Fatalf("topologies after refused actions: %v %v", kids, err)
 	}
 }

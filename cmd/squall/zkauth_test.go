@@ -10,8 +10,8 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/spf13/cobra"
-	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/internal/testinfra"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 // writeAuthFile writes ZooKeeper credentials the way an operator would, with
@@ -32,7 +32,7 @@ func writeAuthFile(t *testing.T, auth string, mode os.FileMode) string {
 // one of them only.
 func TestZKCredentialsComeFromOnePlace(t *testing.T) {
 	file := writeAuthFile(t, "ops:s3cret", 0o600)
-	parse := func(env string, args ...string) (cluster.ZKOptions, error) {
+	parse := func(env string, args ...string) (zkstore.Options, error) {
 		t.Helper()
 		t.Setenv(zkAuthEnv, env)
 		var zkf zkFlags
@@ -85,13 +85,13 @@ func TestZKSecureMigratesAnOpenRoot(t *testing.T) {
 		t.Fatalf("list without auth: %v\n%s", err, out)
 	}
 	_, err := runSquall(t, "list", "--zk", z.Addr(), "--zk-auth-file", file)
-	if !errors.Is(err, cluster.ErrOpenACL) || !strings.Contains(err.Error(), cluster.DefaultRoot+" (world:anyone cdrwa)") {
-		t.Fatalf("list with auth under an open root: %v, want ErrOpenACL naming %s", err, cluster.DefaultRoot)
+	if !errors.Is(err, zkstore.ErrOpenACL) || !strings.Contains(err.Error(), zkstore.DefaultRoot+" (world:anyone cdrwa)") {
+		t.Fatalf("list with auth under an open root: %v, want ErrOpenACL naming %s", err, zkstore.DefaultRoot)
 	}
 
 	t.Setenv(zkAuthEnv, "ops:s3cret")
 	out, err := runSquall(t, "zk-secure", "--zk", z.Addr())
-	if err != nil || !strings.Contains(out, "secured "+cluster.DefaultRoot) || strings.Contains(out, " 0 znodes changed") {
+	if err != nil || !strings.Contains(out, "secured "+zkstore.DefaultRoot) || strings.Contains(out, " 0 znodes changed") {
 		t.Fatalf("zk-secure: %v\n%s", err, out)
 	}
 	if out, err := runSquall(t, "zk-secure", "--zk", z.Addr()); err != nil || !strings.Contains(out, " 0 znodes changed") {
@@ -110,7 +110,7 @@ func TestZKSecureMigratesAnOpenRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer anon.Close()
-	if _, err := anon.Create(cluster.DefaultRoot+"/topologies/x", nil, 0, zk.WorldACL(zk.PermAll)); !errors.Is(err, zk.ErrNoAuth) {
+	if _, err := anon.Create(zkstore.DefaultRoot+"/topologies/x", nil, 0, zk.WorldACL(zk.PermAll)); !errors.Is(err, zk.ErrNoAuth) {
 		t.Fatalf("unauthenticated create of a topology after zk-secure: %v, want ErrNoAuth", err)
 	}
 	if _, err := runSquall(t, "zk-secure", "--zk", z.Addr()); err == nil || !strings.Contains(err.Error(), "--zk-auth-file") {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/squall-stream/squall/cluster"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 func newZKSecureCommand() *cobra.Command {
@@ -29,7 +29,7 @@ What was written under the root while it was open is kept: check
 			if opts.Auth == "" {
 				return fmt.Errorf("zk-secure needs the credentials to give the root to: --zk-auth-file, $%s or --zk-auth", zkAuthEnv)
 			}
-			changed, err := cluster.SecureRoot(opts)
+			changed, err := zkstore.SecureRoot(opts)
 			if err != nil {
 				return err
 			}

@@ -9,11 +9,11 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/squall-stream/squall/actors"
-	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/ingest"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/spouts/kafka"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -44,7 +44,7 @@ func newPipelineRig(t *testing.T, windowEvery time.Duration) *pipelineRig {
 		conf: AnalysisConfig{
 			Kafka: kafka.Config{
 				Brokers: k.Brokers(), Topics: []string{"orders"}, Logger: quiet,
-				Offsets: kafka.OffsetStorage{ZooKeeper: &cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}},
+				Offsets: kafka.OffsetStorage{ZooKeeper: &zkstore.Options{Servers: []string{zk.Addr()}, Logger: quiet}},
 			},
 			Redis: rc, Logger: quiet, WindowEvery: windowEvery,
 		},

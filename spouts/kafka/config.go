@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 // Defaults of Config's zero values.
@@ -41,7 +41,8 @@ type Config struct {
 	// deployed. Default Committed.
 	FirstPoll FirstPoll
 	// Offsets says where offsets are stored. Default, on a cluster: in the
-	// cluster's ZooKeeper; elsewhere one of its ways is required.
+	// ZooKeeper the node lends its tasks (zkstore.ClusterOptions);
+	// elsewhere one of its ways is required.
 	Offsets OffsetStorage
 	// CommitInterval is how often the acked offsets are stored; they are
 	// also stored on Deactivate and Close. Default DefaultCommitInterval.
@@ -146,7 +147,7 @@ type OffsetStorage struct {
 	// <Root>/offsets/<topology>/<spout>/<topic>/<partition>, where
 	// `squall offsets` reads and rewrites them. The way of a cluster.
 	// Without a Logger of its own it logs as the spout does.
-	ZooKeeper *cluster.ZKOptions
+	ZooKeeper *zkstore.Options
 	// KafkaGroup stores offsets as this consumer group's committed offsets
 	// in Kafka (no group membership is used: the spout's tasks split the
 	// partitions themselves).

@@ -13,5 +13,8 @@
 // run on a goroutine of each task's own, so an unreachable Kafka or
 // ZooKeeper delays the spout but never blocks its acks or loses its place.
 //
-// `squall offsets show|set` reads and rewrites the offsets kept in ZooKeeper.
+// Offsets in ZooKeeper are kept through package zkstore, by default in the
+// ZooKeeper a cluster node lends its tasks (zkstore.ClusterOptions), so the
+// spout does not depend on the cluster. `squall offsets show|set`
+// (cluster.ShowOffsets, cluster.SetOffsets) reads and rewrites them.
 package kafka

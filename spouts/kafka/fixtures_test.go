@@ -12,9 +12,9 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/squall-stream/squall/actors"
-	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 func wait(t *testing.T, d time.Duration, what string, cond func() bool) {
@@ -101,10 +101,29 @@ func endOffsets(t *testing.T, brokers []string, topic string) map[int32]int64 {
 	return out
 }
 
-// stored returns the offsets a topology's spout stored in ZooKeeper.
-func stored(t *testing.T, zk cluster.ZKOptions, topo string) map[int32]int64 {
+// setByOperator stores offsets of a topic's partitions for a spout as
+// `squall offsets set` does (cluster.SetOffsets): written by task -1, which
+// a spout resumes from whatever its first poll strategy.
+func setByOperator(t *testing.T, zk zkstore.Options, topo, spout, topic string, offsets map[int32]int64) {
 	t.Helper()
-	o, err := cluster.OpenOffsets(zk)
+	o, err := zkstore.OpenOffsets(zk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	var set []zkstore.SpoutOffset
+	for p, off := range offsets {
+		set = append(set, zkstore.SpoutOffset{Spout: spout, Topic: topic, Partition: p, Offset: off, Time: time.Now().UTC(), Task: -1})
+	}
+	if err := o.Put(topo, set); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stored returns the offsets a topology's spout stored in ZooKeeper.
+func stored(t *testing.T, zk zkstore.Options, topo string) map[int32]int64 {
+	t.Helper()
+	o, err := zkstore.OpenOffsets(zk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +244,7 @@ func baseConfig(k *testinfra.Kafka, zk *testinfra.ZooKeeper, topic string) Confi
 	return Config{
 		Brokers:        k.Brokers(),
 		Topics:         []string{topic},
-		Offsets:        OffsetStorage{ZooKeeper: &cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}},
+		Offsets:        OffsetStorage{ZooKeeper: &zkstore.Options{Servers: []string{zk.Addr()}, Logger: quiet}},
 		CommitInterval: 100 * time.Millisecond,
 		Retry:          Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond},
 		Logger:         quiet,

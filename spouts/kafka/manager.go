@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 // manager does a spout task's blocking work on a goroutine of its own, so
@@ -38,7 +39,7 @@ type manager struct {
 	store    offsetStore
 	producer sarama.SyncProducer
 	// From the task: offsets to store, reopen requests, a rewind check.
-	toSave   map[partitionKey]StoredOffset
+	toSave   map[partitionKey]zkstore.SpoutOffset
 	reopen   []partitionKey
 	inactive bool
 	check    bool
@@ -73,7 +74,7 @@ func newManager(conf Config, topo, spout string, task, index, tasks int, run str
 	return &manager{
 		conf: conf, topo: topo, spout: spout, task: task, index: index, tasks: tasks, run: run, log: log,
 		poke: make(chan struct{}, 1), quit: make(chan struct{}),
-		toSave: map[partitionKey]StoredOffset{},
+		toSave: map[partitionKey]zkstore.SpoutOffset{},
 		opened: map[partitionKey]bool{}, saved: map[partitionKey]int64{}, first: true,
 	}
 }
@@ -215,7 +216,7 @@ func (m *manager) work(wanted map[partitionKey]bool) bool {
 	reopen, check, inactive := m.reopen, m.check, m.inactive
 	m.reopen, m.check = nil, false
 	toSave := m.toSave
-	m.toSave = map[partitionKey]StoredOffset{}
+	m.toSave = map[partitionKey]zkstore.SpoutOffset{}
 	m.saving = len(toSave) > 0
 	m.mu.Unlock()
 
@@ -284,8 +285,8 @@ func (m *manager) checkRewound(k partitionKey) bool {
 
 // save stores offsets. While the topology is inactive an operator may have
 // rewritten them; those partitions are rewound instead of overwritten.
-func (m *manager) save(toSave map[partitionKey]StoredOffset, inactive bool) bool {
-	batch := make([]StoredOffset, 0, len(toSave))
+func (m *manager) save(toSave map[partitionKey]zkstore.SpoutOffset, inactive bool) bool {
+	batch := make([]zkstore.SpoutOffset, 0, len(toSave))
 	for k, so := range toSave {
 		if inactive && m.checkRewound(k) {
 			continue
@@ -385,7 +386,7 @@ func (m *manager) takeEvents(into []event) []event {
 }
 
 // requestSave queues offsets to store; newer offsets replace older.
-func (m *manager) requestSave(offsets []StoredOffset) {
+func (m *manager) requestSave(offsets []zkstore.SpoutOffset) {
 	m.mu.Lock()
 	for _, so := range offsets {
 		m.toSave[partitionKey{so.Topic, so.Partition}] = so

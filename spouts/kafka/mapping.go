@@ -2,13 +2,44 @@ package kafka
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/squall-stream/squall/topology"
 )
 
-// Record is a message read from Kafka.
-type Record = sarama.ConsumerMessage
+// Record is a message read from Kafka, as a Mapping sees it. The spout
+// hands every mapping call the same Record, set anew for each message: a
+// mapping may keep the bytes of the key, value and headers, but not the
+// Record or its Headers slice.
+type Record struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	// Key and Value are nil when the message has none.
+	Key, Value []byte
+	// Headers are the message's headers, in the order they were produced.
+	Headers []Header
+	// Timestamp is the message's timestamp: when it was produced, or when
+	// the broker appended it, as the topic is configured.
+	Timestamp time.Time
+}
+
+// Header is one of a record's headers.
+type Header struct {
+	Key, Value []byte
+}
+
+// set makes r the record of msg, reusing r's headers slice.
+func (r *Record) set(msg *sarama.ConsumerMessage) {
+	headers := r.Headers[:0]
+	for _, h := range msg.Headers {
+		if h != nil {
+			headers = append(headers, Header{Key: h.Key, Value: h.Value})
+		}
+	}
+	*r = Record{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset, Key: msg.Key, Value: msg.Value, Headers: headers, Timestamp: msg.Timestamp}
+}
 
 // Mapping turns a record into a tuple.
 type Mapping struct {
@@ -90,7 +121,7 @@ func FieldHeader(name, key string) Part {
 	return single(name, func(r *Record) any {
 		var v []byte
 		for _, h := range r.Headers {
-			if h != nil && string(h.Key) == key {
+			if string(h.Key) == key {
 				v = h.Value
 			}
 		}

@@ -42,7 +42,7 @@ type partition struct {
 // *message is the spout tuple's message id: converting a pointer to an
 // interface allocates nothing, and it leads back to its partition.
 type message struct {
-	rec      *Record
+	rec      *sarama.ConsumerMessage
 	p        *partition
 	seq      uint64
 	attempts int // failures so far
@@ -59,7 +59,7 @@ func newPartition(key partitionKey, pc sarama.PartitionConsumer, start int64) *p
 }
 
 // add records a message read from Kafka.
-func (p *partition) add(rec *Record) *message {
+func (p *partition) add(rec *sarama.ConsumerMessage) *message {
 	m := &message{rec: rec, p: p, seq: p.first + uint64(len(p.window))}
 	p.window = append(p.window, m)
 	p.live++

@@ -10,9 +10,9 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/squall-stream/squall/actors"
-	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -48,7 +48,7 @@ func TestSpoutLogsThroughItsTasksLogger(t *testing.T) {
 	}{
 		{"kafka", Config{Brokers: []string{"127.0.0.1:1"}, Offsets: OffsetStorage{File: filepath.Join(t.TempDir(), "offsets.json")}},
 			"kafka spout cannot connect; retrying"},
-		{"zookeeper", Config{Brokers: k.Brokers(), Offsets: OffsetStorage{ZooKeeper: &cluster.ZKOptions{Servers: []string{"127.0.0.1:1"}, SessionTimeout: time.Second}}},
+		{"zookeeper", Config{Brokers: k.Brokers(), Offsets: OffsetStorage{ZooKeeper: &zkstore.Options{Servers: []string{"127.0.0.1:1"}, SessionTimeout: time.Second}}},
 			"failed to connect to 127.0.0.1:1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -92,7 +92,7 @@ func TestAddedPartitionsPickedUp(t *testing.T) {
 	conf.FirstPoll = Latest // new partitions are still read whole
 	lt := run(t, context.Background(), "grown", conf, 2, l, 0)
 	defer lt.Shutdown()
-	zo := cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}
+	zo := zkstore.Options{Servers: []string{zk.Addr()}, Logger: quiet}
 	wait(t, 10*time.Second, "the first partitions opened", func() bool { return len(stored(t, zo, "grown")) == 2 })
 
 	admin, err := sarama.NewClusterAdmin(k.Brokers(), sarama.NewConfig())
@@ -124,7 +124,7 @@ func TestAddedPartitionsPickedUp(t *testing.T) {
 func TestActivateAfterOffsetsSet(t *testing.T) {
 	k := testinfra.StartKafka(t, kfake.SeedTopics(2, "orders"))
 	zk := testinfra.StartZooKeeper(t)
-	zo := cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}
+	zo := zkstore.Options{Servers: []string{zk.Addr()}, Logger: quiet}
 	produce(t, k.Brokers(), "orders", 0, 2000)
 	l := newLedger()
 	lt := run(t, context.Background(), "rewound", baseConfig(k, zk, "orders"), 2, l, 0)
@@ -138,10 +138,7 @@ func TestActivateAfterOffsetsSet(t *testing.T) {
 		got := stored(t, zo, "rewound")
 		return got[0] == ends[0] && got[1] == ends[1]
 	})
-	target, _ := ParseTarget("earliest")
-	if _, err := SetOffsets(zo, k.Brokers(), "rewound", "orders", nil, target); err != nil {
-		t.Fatal(err)
-	}
+	setByOperator(t, zo, "rewound", "orders", "orders", map[int32]int64{0: 0, 1: 0}) // earliest
 	lt.Activate()
 	wait(t, 30*time.Second, "the second pass", func() bool {
 		l.mu.Lock()
@@ -226,21 +223,8 @@ func TestBackoffGrowsToItsMax(t *testing.T) {
 	}
 }
 
-func TestParseTarget(t *testing.T) {
-	for _, s := range []string{"earliest", "latest", "2026-11-25T08:00:00Z", "0=5,3=70"} {
-		if _, err := ParseTarget(s); err != nil {
-			t.Errorf("%q: %v", s, err)
-		}
-	}
-	for _, s := range []string{"", "first", "0=", "=5", "0=-1", "a=1", "2026-13-01"} {
-		if _, err := ParseTarget(s); !errors.Is(err, ErrBadTarget) {
-			t.Errorf("%q: %v, want ErrBadTarget", s, err)
-		}
-	}
-}
-
-// Without Offsets, a spout uses the cluster's ZooKeeper, which a node hands
-// its tasks in their settings; outside a cluster that is a clear error.
+// Without Offsets, a spout uses the cluster's ZooKeeper, which a node lends
+// its tasks; outside a cluster that is a clear error.
 func TestOffsetsDefaultToTheClusterZooKeeper(t *testing.T) {
 	factory, err := New(Config{Brokers: []string{"127.0.0.1:1"}, Topics: []string{"orders"}, Logger: quiet})
 	if err != nil {
@@ -259,8 +243,9 @@ func TestOffsetsDefaultToTheClusterZooKeeper(t *testing.T) {
 		t.Fatalf("Open outside a cluster: %v", err)
 	}
 	onCluster := factory().(*Spout)
-	settings := map[string]string{cluster.SettingZKServers: "127.0.0.1:2181", cluster.SettingZKRoot: "/squall"}
-	if err := onCluster.Open(topology.NewTopologyContext("t", topo, "orders", task, settings, nil), nil); err != nil {
+	tc := topology.NewTopologyContext("t", topo, "orders", task, nil, nil)
+	tc.Resources = zkstore.ClusterOptions.Lend(tc.Resources, zkstore.Options{Servers: []string{"127.0.0.1:2181"}, Root: "/squall"})
+	if err := onCluster.Open(tc, nil); err != nil {
 		t.Fatal(err)
 	}
 	defer onCluster.Close()

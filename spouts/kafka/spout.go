@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 // New validates conf and returns a factory of spout tasks for
@@ -37,6 +37,9 @@ type Spout struct {
 	lastCommit time.Time
 	acks       int
 	errLogged  map[partitionKey]time.Time
+	// record is what the mapping is handed, set anew for each message, so
+	// that mapping one costs no allocation.
+	record Record
 }
 
 // DeclareOutputFields declares the mapping's fields on the stream.
@@ -48,7 +51,7 @@ func (s *Spout) DeclareOutputFields(d *topology.OutputDeclarer) {
 // store is unreachable keeps retrying and emits once they answer.
 func (s *Spout) Open(tc *topology.TopologyContext, out topology.SpoutOutputCollector) error {
 	if s.conf.Offsets == (OffsetStorage{}) {
-		zk, ok := cluster.ZKOptionsFrom(tc.Settings)
+		zk, ok := zkstore.ClusterOptions.From(tc)
 		if !ok {
 			return fmt.Errorf("kafka spout %s: Offsets: %w (it is not running on a cluster, whose ZooKeeper is the default)", tc.ComponentID, ErrOffsetStorage)
 		}
@@ -128,13 +131,14 @@ func (s *Spout) emit(p *partition, m *message) {
 // mapRecord runs the user's mapping; a panic in it is the message's
 // failure, like an error, so that one bad message is retried and
 // dead-lettered instead of crashing the task over and over.
-func (s *Spout) mapRecord(rec *Record) (values topology.Values, err error) {
+func (s *Spout) mapRecord(msg *sarama.ConsumerMessage) (values topology.Values, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("mapping panicked: %v", r)
 		}
 	}()
-	return s.conf.Mapping.Map(rec)
+	s.record.set(msg)
+	return s.conf.Mapping.Map(&s.record)
 }
 
 // emitRetries emits retries whose backoff is over, up to budget. A retry
@@ -277,14 +281,14 @@ func (s *Spout) maybeCommit(now time.Time) {
 // commit hands the offsets that moved to the manager to store.
 func (s *Spout) commit() {
 	s.lastCommit = time.Now()
-	var batch []StoredOffset
+	var batch []zkstore.SpoutOffset
 	for _, p := range s.order {
 		off := p.committable()
 		if off == p.saved {
 			continue
 		}
 		p.saved = off
-		batch = append(batch, StoredOffset{
+		batch = append(batch, zkstore.SpoutOffset{
 			Spout: s.tc.ComponentID, Topic: p.key.topic, Partition: p.key.partition,
 			Offset: off, Time: s.lastCommit.UTC(), Task: s.tc.TaskID, Run: s.tc.RunID,
 		})

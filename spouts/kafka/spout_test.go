@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -33,7 +33,7 @@ func TestEveryMessageAckedAndCommitted(t *testing.T) {
 		return acked == n
 	})
 	ends := endOffsets(t, k.Brokers(), "orders")
-	zo := cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}
+	zo := zkstore.Options{Servers: []string{zk.Addr()}, Logger: quiet}
 	wait(t, 10*time.Second, "offsets stored up to the log end", func() bool {
 		got := stored(t, zo, "acked")
 		for p, end := range ends {
@@ -65,7 +65,7 @@ func TestKilledAndRestartedLosesNothing(t *testing.T) {
 	const n = 40_000
 	k := testinfra.StartKafka(t, kfake.SeedTopics(4, "orders"))
 	zk := testinfra.StartZooKeeper(t)
-	zo := cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}
+	zo := zkstore.Options{Servers: []string{zk.Addr()}, Logger: quiet}
 	produced := make(chan struct{})
 	go func() {
 		defer close(produced)
@@ -123,13 +123,13 @@ func TestKilledAndRestartedLosesNothing(t *testing.T) {
 	t.Logf("%d messages, 5 kills: %d processed again (all after the last stored offsets)", n, dups)
 }
 
-// `offsets set --to earliest` on a finished topology makes the next run
-// process every message again.
+// Offsets set to earliest by an operator (`squall offsets set`) on a
+// finished topology make the next run process every message again.
 func TestReplayFromEarliest(t *testing.T) {
 	const n = 5000
 	k := testinfra.StartKafka(t, kfake.SeedTopics(3, "orders"))
 	zk := testinfra.StartZooKeeper(t)
-	zo := cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}
+	zo := zkstore.Options{Servers: []string{zk.Addr()}, Logger: quiet}
 	produce(t, k.Brokers(), "orders", 0, n)
 
 	first := newLedger()
@@ -147,17 +147,7 @@ func TestReplayFromEarliest(t *testing.T) {
 		t.Fatalf("a restart without a reset processed %d messages, want the 1 new one", p)
 	}
 
-	target, err := ParseTarget("earliest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := SetOffsets(zo, k.Brokers(), "replayed", "orders", nil, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(set) != 3 {
-		t.Fatalf("set %d partitions, want 3: %+v", len(set), set)
-	}
+	setByOperator(t, zo, "replayed", "orders", "orders", map[int32]int64{0: 0, 1: 0, 2: 0}) // earliest
 	replay := newLedger()
 	lt = run(t, context.Background(), "replayed", baseConfig(k, zk, "orders"), 2, replay, 0)
 	wait(t, 30*time.Second, "the replay", func() bool { p, _ := replay.counts(); return p == n+1 })
@@ -170,7 +160,7 @@ func TestReplayFromEarliest(t *testing.T) {
 func TestPoisonMessageDeadLettered(t *testing.T) {
 	k := testinfra.StartKafka(t, kfake.SeedTopics(1, "orders", "orders-dlq"))
 	zk := testinfra.StartZooKeeper(t)
-	zo := cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}
+	zo := zkstore.Options{Servers: []string{zk.Addr()}, Logger: quiet}
 	produce(t, k.Brokers(), "orders", 0, 10)
 	produceValue(t, k.Brokers(), "orders", "poison")
 	produceValue(t, k.Brokers(), "orders", "panic")
@@ -247,7 +237,7 @@ func TestZooKeeperOutage(t *testing.T) {
 	const n = 20_000
 	k := testinfra.StartKafka(t, kfake.SeedTopics(4, "orders"))
 	zk := testinfra.StartZooKeeper(t)
-	zo := cluster.ZKOptions{Servers: []string{zk.Addr()}, Logger: quiet}
+	zo := zkstore.Options{Servers: []string{zk.Addr()}, Logger: quiet}
 	l := newLedger()
 	produce(t, k.Brokers(), "orders", 0, n/2)
 	lt := run(t, context.Background(), "outage", baseConfig(k, zk, "orders"), 2, l, 10)

@@ -12,17 +12,14 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/squall-stream/squall/cluster"
+	"github.com/squall-stream/squall/zkstore"
 )
-
-// StoredOffset is one partition's stored position.
-type StoredOffset = cluster.SpoutOffset
 
 // offsetStore keeps one spout's offsets. Calls come from the spout task's
 // manager goroutine only.
 type offsetStore interface {
-	load(topic string, partition int32) (StoredOffset, bool, error)
-	save(offsets []StoredOffset) error
+	load(topic string, partition int32) (zkstore.SpoutOffset, bool, error)
+	save(offsets []zkstore.SpoutOffset) error
 	close()
 }
 
@@ -37,7 +34,7 @@ func openStore(o OffsetStorage, topo, spout string, client sarama.Client, log *s
 		if zk.Logger == nil {
 			zk.Logger = log
 		}
-		zo, err := cluster.OpenOffsets(zk)
+		zo, err := zkstore.OpenOffsets(zk)
 		if err != nil {
 			return nil, err
 		}
@@ -51,16 +48,16 @@ func openStore(o OffsetStorage, topo, spout string, client sarama.Client, log *s
 
 // zkStore keeps offsets in ZooKeeper, where `squall offsets` finds them.
 type zkStore struct {
-	o     *cluster.Offsets
+	o     *zkstore.Offsets
 	topo  string
 	spout string
 }
 
-func (s *zkStore) load(topic string, partition int32) (StoredOffset, bool, error) {
+func (s *zkStore) load(topic string, partition int32) (zkstore.SpoutOffset, bool, error) {
 	return s.o.Get(s.topo, s.spout, topic, partition)
 }
 
-func (s *zkStore) save(offsets []StoredOffset) error { return s.o.Put(s.topo, offsets) }
+func (s *zkStore) save(offsets []zkstore.SpoutOffset) error { return s.o.Put(s.topo, offsets) }
 
 func (s *zkStore) close() { s.o.Close() }
 
@@ -87,8 +84,8 @@ func (s *groupStore) coordinator() (*sarama.Broker, error) {
 	return b, nil
 }
 
-func (s *groupStore) load(topic string, partition int32) (StoredOffset, bool, error) {
-	so := StoredOffset{Topic: topic, Partition: partition}
+func (s *groupStore) load(topic string, partition int32) (zkstore.SpoutOffset, bool, error) {
+	so := zkstore.SpoutOffset{Topic: topic, Partition: partition}
 	b, err := s.coordinator()
 	if err != nil {
 		return so, false, err
@@ -124,7 +121,7 @@ func (s *groupStore) load(topic string, partition int32) (StoredOffset, bool, er
 	return so, true, nil
 }
 
-func (s *groupStore) save(offsets []StoredOffset) error {
+func (s *groupStore) save(offsets []zkstore.SpoutOffset) error {
 	b, err := s.coordinator()
 	if err != nil {
 		return err
@@ -168,8 +165,8 @@ func (s *fileStore) lock() func() {
 	return mu.(*sync.Mutex).Unlock
 }
 
-func (s *fileStore) read() (map[string]StoredOffset, error) {
-	m := map[string]StoredOffset{}
+func (s *fileStore) read() (map[string]zkstore.SpoutOffset, error) {
+	m := map[string]zkstore.SpoutOffset{}
 	b, err := os.ReadFile(s.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return m, nil
@@ -187,18 +184,18 @@ func (s *fileStore) key(topic string, partition int32) string {
 	return s.prefix + topic + "/" + strconv.Itoa(int(partition))
 }
 
-func (s *fileStore) load(topic string, partition int32) (StoredOffset, bool, error) {
+func (s *fileStore) load(topic string, partition int32) (zkstore.SpoutOffset, bool, error) {
 	defer s.lock()()
 	m, err := s.read()
 	if err != nil {
-		return StoredOffset{}, false, err
+		return zkstore.SpoutOffset{}, false, err
 	}
 	so, ok := m[s.key(topic, partition)]
 	so.Topic, so.Partition = topic, partition
 	return so, ok, nil
 }
 
-func (s *fileStore) save(offsets []StoredOffset) error {
+func (s *fileStore) save(offsets []zkstore.SpoutOffset) error {
 	defer s.lock()()
 	m, err := s.read()
 	if err != nil {

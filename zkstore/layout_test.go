@@ -1,4 +1,4 @@
-package cluster
+package zkstore
 
 import (
 	"errors"
@@ -18,10 +18,10 @@ func TestLayoutPathsStayBelowTheRoot(t *testing.T) {
 		path func() (string, error)
 		want string
 	}{
-		{"node", func() (string, error) { return l.node("127.0.0.1:7000") }, "/squall/nodes/127.0.0.1:7000"},
-		{"topology", func() (string, error) { return l.topology("orders") }, "/squall/topologies/orders"},
-		{"assignment", func() (string, error) { return l.assignment("orders") }, "/squall/assignments/orders"},
-		{"candidate", func() (string, error) { return l.candidate("n_0000000003") }, "/squall/leader/n_0000000003"},
+		{"node", func() (string, error) { return l.Node("127.0.0.1:7000") }, "/squall/nodes/127.0.0.1:7000"},
+		{"topology", func() (string, error) { return l.Topology("orders") }, "/squall/topologies/orders"},
+		{"assignment", func() (string, error) { return l.Assignment("orders") }, "/squall/assignments/orders"},
+		{"candidate", func() (string, error) { return l.Candidate("n_0000000003") }, "/squall/leader/n_0000000003"},
 		{"offsets", func() (string, error) { return l.offsets("orders", "kafka", "orders.v2", "7") }, "/squall/offsets/orders/kafka/orders.v2/7"},
 	} {
 		if p, err := c.path(); err != nil || p != c.want {
@@ -34,12 +34,12 @@ func TestLayoutPathsStayBelowTheRoot(t *testing.T) {
 		path  func() (string, error)
 		names string
 	}{
-		{"topology", func() (string, error) { return l.topology("../nodes/127.0.0.3:27000") }, `topology name "../nodes/127.0.0.3:27000"`},
-		{"topology", func() (string, error) { return l.topology("..") }, `topology name ".."`},
-		{"assignment", func() (string, error) { return l.assignment("a/b") }, `topology name "a/b"`},
-		{"node", func() (string, error) { return l.node("../../zookeeper") }, `node id "../../zookeeper"`},
-		{"node", func() (string, error) { return l.node("") }, `node id ""`},
-		{"candidate", func() (string, error) { return l.candidate("../topologies/orders") }, `leader candidate "../topologies/orders"`},
+		{"topology", func() (string, error) { return l.Topology("../nodes/127.0.0.3:27000") }, `topology name "../nodes/127.0.0.3:27000"`},
+		{"topology", func() (string, error) { return l.Topology("..") }, `topology name ".."`},
+		{"assignment", func() (string, error) { return l.Assignment("a/b") }, `topology name "a/b"`},
+		{"node", func() (string, error) { return l.Node("../../zookeeper") }, `node id "../../zookeeper"`},
+		{"node", func() (string, error) { return l.Node("") }, `node id ""`},
+		{"candidate", func() (string, error) { return l.Candidate("../topologies/orders") }, `leader candidate "../topologies/orders"`},
 		{"offsets", func() (string, error) { return l.offsets("orders", "..", "..", "nodes") }, `component id ".."`},
 		{"offsets", func() (string, error) { return l.offsets("orders", "kafka", "../../../nodes", "1") }, `Kafka topic "../../../nodes"`},
 		{"offsets", func() (string, error) { return l.offsets(".", "kafka") }, `topology name "."`},
@@ -61,7 +61,7 @@ func TestLayoutTakesOnlyACleanAbsoluteRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, err := l.node("n1"); err != nil || p != "/nodes/n1" {
+	if p, err := l.Node("n1"); err != nil || p != "/nodes/n1" {
 		t.Fatalf("node under /: %q %v", p, err)
 	}
 }

@@ -1,4 +1,4 @@
-package cluster
+package zkstore
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/squall-stream/squall/internal/testinfra"
+	"github.com/squall-stream/squall/topology"
 )
 
 // zkConn is a plain ZooKeeper client with the digest credentials given:
@@ -30,13 +31,13 @@ func zkConn(t *testing.T, addr string, auth ...string) *zk.Conn {
 
 // makeRoot lays out a root as squall does with opts, with a stored offset
 // of topology t.
-func makeRoot(t *testing.T, opts ZKOptions, so SpoutOffset) {
+func makeRoot(t *testing.T, opts Options, so SpoutOffset) {
 	t.Helper()
-	admin, err := NewAdmin(opts)
+	s, err := OpenRoot(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin.Close()
+	s.Close()
 	o, err := OpenOffsets(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +53,7 @@ func makeRoot(t *testing.T, opts ZKOptions, so SpoutOffset) {
 // topology, nor change or read what was there.
 func TestOpenRootIsRefusedUntilSecured(t *testing.T) {
 	z := testinfra.StartZooKeeper(t)
-	open := ZKOptions{Servers: []string{z.Addr()}, Root: "/open"}
+	open := Options{Servers: []string{z.Addr()}, Root: "/open"}
 	makeRoot(t, open, SpoutOffset{Spout: "s", Topic: "orders", Partition: 0, Offset: 7}) // as squall without auth leaves it
 	anon := zkConn(t, z.Addr())
 	if _, err := anon.Create("/open/topologies/planted", []byte(`{"name":"planted"}`), 0, zk.WorldACL(zk.PermAll)); err != nil {
@@ -61,9 +62,9 @@ func TestOpenRootIsRefusedUntilSecured(t *testing.T) {
 
 	secured := open
 	secured.Auth = "ops:s3cret"
-	_, err := NewAdmin(secured)
+	_, err := OpenRoot(secured)
 	if !errors.Is(err, ErrOpenACL) || !strings.Contains(err.Error(), "/open (world:anyone cdrwa)") {
-		t.Fatalf("admin under an open root: %v, want ErrOpenACL naming /open and world:anyone", err)
+		t.Fatalf("root under an open root: %v, want ErrOpenACL naming /open and world:anyone", err)
 	}
 	if _, err := OpenOffsets(secured); !errors.Is(err, ErrOpenACL) {
 		t.Fatalf("offsets under an open root: %v, want ErrOpenACL", err)
@@ -89,11 +90,11 @@ func TestOpenRootIsRefusedUntilSecured(t *testing.T) {
 		}
 	}
 
-	admin, err := NewAdmin(secured)
+	s, err := OpenRoot(secured)
 	if err != nil {
-		t.Fatalf("admin after SecureRoot: %v", err)
+		t.Fatalf("root after SecureRoot: %v", err)
 	}
-	admin.Close()
+	s.Close()
 	o, err := OpenOffsets(secured)
 	if err != nil {
 		t.Fatalf("offsets after SecureRoot: %v", err)
@@ -118,7 +119,7 @@ func TestOpenRootIsRefusedUntilSecured(t *testing.T) {
 // user holds cannot be secured but is named.
 func TestSecuredRootPassesAndOpenZnodesUnderItAreFound(t *testing.T) {
 	z := testinfra.StartZooKeeper(t)
-	opts := ZKOptions{Servers: []string{z.Addr()}, Root: "/secure", Auth: "ops:s3cret"}
+	opts := Options{Servers: []string{z.Addr()}, Root: "/secure", Auth: "ops:s3cret"}
 	makeRoot(t, opts, SpoutOffset{Spout: "s", Topic: "orders", Partition: 3, Offset: 1})
 	ops := zkConn(t, z.Addr(), opts.Auth)
 	// squall before the check gave its znodes to the "auth" scheme, which
@@ -126,28 +127,27 @@ func TestSecuredRootPassesAndOpenZnodesUnderItAreFound(t *testing.T) {
 	if _, err := ops.Create("/secure/topologies/earlier", nil, 0, zk.AuthACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
-	admin, err := NewAdmin(opts)
+	s, err := OpenRoot(opts)
 	if err != nil {
-		t.Fatalf("admin on a root secured from the start: %v", err)
+		t.Fatalf("root secured from the start: %v", err)
 	}
-	admin.Close()
-	settings := map[string]string{}
-	opts.putSettings(settings)
-	handed, _ := ZKOptionsFrom(settings)
-	o, err := OpenOffsets(handed)
+	s.Close()
+	task := &topology.TopologyContext{Resources: ClusterOptions.Lend(topology.Resources{}, opts)}
+	lent, _ := ClusterOptions.From(task)
+	o, err := OpenOffsets(lent)
 	if err != nil {
 		t.Fatalf("offsets as a node's tasks open them: %v", err)
 	}
 	if so, ok, err := o.Get("t", "s", "orders", 3); err != nil || !ok || so.Offset != 1 {
-		t.Fatalf("offset read with the settings handed to tasks: %+v %v %v", so, ok, err)
+		t.Fatalf("offset read with the options lent to tasks: %+v %v %v", so, ok, err)
 	}
 	o.Close()
 
 	if _, err := ops.SetACL("/secure/offsets/t/s/orders/3", append(zk.DigestACL(zk.PermAll, "ops", "s3cret"), zk.WorldACL(zk.PermWrite)...), -1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewAdmin(opts); !errors.Is(err, ErrOpenACL) || !strings.Contains(err.Error(), "/secure/offsets/t/s/orders/3 (world:anyone w)") {
-		t.Fatalf("admin with a writable offset deep under the root: %v", err)
+	if _, err := OpenRoot(opts); !errors.Is(err, ErrOpenACL) || !strings.Contains(err.Error(), "/secure/offsets/t/s/orders/3 (world:anyone w)") {
+		t.Fatalf("root with a writable offset deep under the root: %v", err)
 	}
 	if changed, err := SecureRoot(opts); err != nil || changed != 1 {
 		t.Fatalf("SecureRoot: changed %d, %v; want the one offset", changed, err)
@@ -160,16 +160,16 @@ func TestSecuredRootPassesAndOpenZnodesUnderItAreFound(t *testing.T) {
 	if _, err := mallory.Create("/secure/assignments/theirs/deeper", nil, 0, zk.DigestACL(zk.PermAll, "mallory", "x")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewAdmin(opts); !errors.Is(err, ErrOpenACL) || !strings.Contains(err.Error(), "/secure/assignments/theirs (world:anyone c)") {
-		t.Fatalf("admin with an open assignment: %v", err)
+	if _, err := OpenRoot(opts); !errors.Is(err, ErrOpenACL) || !strings.Contains(err.Error(), "/secure/assignments/theirs (world:anyone c)") {
+		t.Fatalf("root with an open assignment: %v", err)
 	}
 	if _, err := SecureRoot(opts); !errors.Is(err, zk.ErrNoAuth) || !strings.Contains(err.Error(), "/secure/assignments/theirs/deeper") {
 		t.Fatalf("SecureRoot over another user's znode: %v, want ErrNoAuth naming it", err)
 	}
-	if _, err := NewAdmin(opts); !errors.Is(err, ErrOpenACL) || !strings.Contains(err.Error(), "/secure/assignments/theirs/deeper (someone else's") {
-		t.Fatalf("admin with another user's znode under the root: %v", err)
+	if _, err := OpenRoot(opts); !errors.Is(err, ErrOpenACL) || !strings.Contains(err.Error(), "/secure/assignments/theirs/deeper (someone else's") {
+		t.Fatalf("root with another user's znode under the root: %v", err)
 	}
-	if _, err := SecureRoot(ZKOptions{Servers: opts.Servers, Root: opts.Root}); err == nil {
+	if _, err := SecureRoot(Options{Servers: opts.Servers, Root: opts.Root}); err == nil {
 		t.Fatal("SecureRoot without credentials did something")
 	}
 }

@@ -1,4 +1,4 @@
-package cluster
+package zkstore
 
 import (
 	"errors"
@@ -10,11 +10,11 @@ import (
 	"github.com/go-zookeeper/zk"
 )
 
-// ErrOpenACL means that, with ZKOptions.Auth, a znode under squall's root
+// ErrOpenACL means that, with Options.Auth, a znode under squall's root
 // lets someone other than that user change it (create, write, delete or
-// admin). Nodes would then run what anyone submits, so StartNode, NewAdmin
-// and OpenOffsets refuse such a root; the error names the znodes and who
-// else can change them. SecureRoot (`squall zk-secure`) gives a root, for
+// admin). Nodes would then run what anyone submits, so OpenRoot (and so
+// cluster.StartNode and cluster.NewAdmin) and OpenOffsets refuse such a
+// root; the error names the znodes and who else can change them. SecureRoot (`squall zk-secure`) gives a root, for
 // instance one created before auth was turned on, to the user alone.
 var ErrOpenACL = errors.New("ZooKeeper lets others than squall's user change its znodes")
 
@@ -26,19 +26,19 @@ const permChange = zk.PermCreate | zk.PermWrite | zk.PermDelete | zk.PermAdmin
 // verifyACLs fails with ErrOpenACL when anyone but the authenticated user
 // can change a znode at paths (with deep, or under them). Without auth
 // squall's znodes are open by design, and there is nothing to verify.
-func (c *zkClient) verifyACLs(deep bool, paths ...string) error {
-	self := c.acl[0]
+func (s *Session) verifyACLs(deep bool, paths ...string) error {
+	self := s.acl[0]
 	if self.Scheme != "digest" {
 		return nil
 	}
 	var open []string
 	check := func(p string) (bool, error) {
-		acl, _, err := c.conn.GetACL(p)
+		acl, _, err := s.conn.GetACL(p)
 		switch {
 		case errors.Is(err, zk.ErrNoNode):
 			return false, nil
 		case errors.Is(err, zk.ErrNoAuth):
-			open = append(open, p+" (someone else's: its ACL is not readable to "+c.user()+")")
+			open = append(open, p+" (someone else's: its ACL is not readable to "+s.user()+")")
 			return false, nil
 		case err != nil:
 			return false, fmt.Errorf("read the ACL of %s: %w", p, err)
@@ -56,7 +56,7 @@ func (c *zkClient) verifyACLs(deep bool, paths ...string) error {
 		return deep, nil
 	}
 	for _, p := range paths {
-		if err := c.walk(p, check); err != nil {
+		if err := s.walk(p, check); err != nil {
 			return err
 		}
 	}
@@ -68,8 +68,8 @@ func (c *zkClient) verifyACLs(deep bool, paths ...string) error {
 		more = fmt.Sprintf(" and %d more", len(open)-3)
 		open = open[:3]
 	}
-	return fmt.Errorf("%w: %s%s; `squall zk-secure` (cluster.SecureRoot) gives %s to %s alone",
-		ErrOpenACL, strings.Join(open, ", "), more, c.l.root, c.user())
+	return fmt.Errorf("%w: %s%s; `squall zk-secure` (zkstore.SecureRoot) gives %s to %s alone",
+		ErrOpenACL, strings.Join(open, ", "), more, s.l.root, s.user())
 }
 
 // SecureRoot sets the ACL of squall's root and of every znode under it to
@@ -78,27 +78,27 @@ func (c *zkClient) verifyACLs(deep bool, paths ...string) error {
 // auth accept it. Running it again changes nothing. It returns how many
 // znodes it changed. Records written while the root was open are kept as
 // they are, whoever wrote them.
-func SecureRoot(opts ZKOptions) (changed int, err error) {
+func SecureRoot(opts Options) (changed int, err error) {
 	if opts.Auth == "" {
 		return 0, fmt.Errorf("securing ZooKeeper needs the credentials (user:password) to give it to")
 	}
-	c, _, err := dialZK(opts)
+	s, err := dial(opts)
 	if err != nil {
 		return 0, err
 	}
-	defer c.close()
-	if err := c.ensureDirs(); err != nil {
+	defer s.Close()
+	if err := s.ensureDirs(); err != nil {
 		return 0, err
 	}
 	// A znode is closed before its children are listed, so none can be
 	// added behind the walk.
-	err = c.walk(c.l.root, func(p string) (bool, error) {
-		acl, _, err := c.conn.GetACL(p)
+	err = s.walk(s.l.root, func(p string) (bool, error) {
+		acl, _, err := s.conn.GetACL(p)
 		if err == nil {
-			if slices.Equal(acl, c.acl) {
+			if slices.Equal(acl, s.acl) {
 				return true, nil
 			}
-			_, err = c.conn.SetACL(p, c.acl, -1)
+			_, err = s.conn.SetACL(p, s.acl, -1)
 		}
 		switch {
 		case errors.Is(err, zk.ErrNoNode):
@@ -116,12 +116,12 @@ func SecureRoot(opts ZKOptions) (changed int, err error) {
 
 // walk visits p and, while visit says to descend, the znodes under it,
 // parents first: a parent is visited before its children are listed.
-func (c *zkClient) walk(p string, visit func(string) (bool, error)) error {
+func (s *Session) walk(p string, visit func(string) (bool, error)) error {
 	descend, err := visit(p)
 	if err != nil || !descend {
 		return err
 	}
-	kids, _, err := c.conn.Children(p)
+	kids, _, err := s.conn.Children(p)
 	if errors.Is(err, zk.ErrNoNode) {
 		return nil
 	}
@@ -129,7 +129,7 @@ func (c *zkClient) walk(p string, visit func(string) (bool, error)) error {
 		return fmt.Errorf("list %s: %w", p, err)
 	}
 	for _, k := range kids {
-		if err := c.walk(path.Join(p, k), visit); err != nil {
+		if err := s.walk(path.Join(p, k), visit); err != nil {
 			return err
 		}
 	}
@@ -137,8 +137,8 @@ func (c *zkClient) walk(p string, visit func(string) (bool, error)) error {
 }
 
 // user is the name squall authenticates as.
-func (c *zkClient) user() string {
-	user, _, _ := strings.Cut(c.acl[0].ID, ":")
+func (s *Session) user() string {
+	user, _, _ := strings.Cut(s.acl[0].ID, ":")
 	return user
 }
 
