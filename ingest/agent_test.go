@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -23,6 +24,39 @@ func fileMetrics(a *Agent, path string) (FileMetrics, bool) {
 		}
 	}
 	return FileMetrics{}, false
+}
+
+// ackedTo is a condition: the agent has Kafka's acknowledgement of the file
+// at path up to offset.
+func ackedTo(a *Agent, path string, offset int64) func() error {
+	return func() error {
+		if m, ok := fileMetrics(a, path); !ok || m.AckedOffset != offset {
+			return fmt.Errorf("%s acknowledged to offset %d (followed: %t), want %d", path, m.AckedOffset, ok, offset)
+		}
+		return nil
+	}
+}
+
+// linesAcked is a condition: the agent has Kafka's acknowledgement of n
+// lines, each once.
+func linesAcked(a *Agent, n int64) func() error {
+	return func() error {
+		if got := a.Metrics().LinesAcked; got != n {
+			return fmt.Errorf("%d lines acknowledged, want %d", got, n)
+		}
+		return nil
+	}
+}
+
+// linesFlowing is a condition: at least n lines acknowledged, for a test
+// that disturbs Kafka once lines flow.
+func linesFlowing(a *Agent, n int64) func() error {
+	return func() error {
+		if got := a.Metrics().LinesAcked; got < n {
+			return fmt.Errorf("%d lines acknowledged, want %d before the disturbance", got, n)
+		}
+		return nil
+	}
 }
 
 // 200k lines from three concurrent writers whose files rotate: a and c by
@@ -58,8 +92,14 @@ func TestRotatingFilesNothingLostInOrder(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			if !until(30*time.Second, func() bool { m, ok := fileMetrics(a, path); return ok && m.Inode == inodeOf(st) }) {
-				t.Errorf("the agent did not follow %s", path)
+			if err := check.Within(30*time.Second, func() error {
+				m, ok := fileMetrics(a, path)
+				if !ok || m.Inode != inodeOf(st) {
+					return fmt.Errorf("%s: the agent follows inode %d (followed: %t), want %d", path, m.Inode, ok, inodeOf(st))
+				}
+				return nil
+			}); err != nil {
+				t.Error(err)
 				return
 			}
 			if err := os.Rename(path, fmt.Sprintf("%s.%d", path, rot)); err != nil {
@@ -86,11 +126,16 @@ func TestRotatingFilesNothingLostInOrder(t *testing.T) {
 			// Lines the agent has not read when the file is truncated are
 			// only in the copy (see the package doc): let it catch up
 			// first, and notice the truncation before the file grows back.
-			read := func(cond func(FileMetrics) bool) func() bool {
-				return func() bool { m, ok := fileMetrics(a, path); return ok && cond(m) }
+			read := func(want string, cond func(FileMetrics) bool) func() error {
+				return func() error {
+					if m, ok := fileMetrics(a, path); !ok || !cond(m) {
+						return fmt.Errorf("%s read to offset %d (followed: %t), want %s", path, m.ReadOffset, ok, want)
+					}
+					return nil
+				}
 			}
-			if !until(30*time.Second, read(func(m FileMetrics) bool { return m.ReadOffset == w.size })) {
-				t.Errorf("the agent did not read %s to its end", path)
+			if err := check.Within(30*time.Second, read(fmt.Sprintf("its end, %d", w.size), func(m FileMetrics) bool { return m.ReadOffset == w.size })); err != nil {
+				t.Error(err)
 				return
 			}
 			b, err := os.ReadFile(path)
@@ -106,8 +151,8 @@ func TestRotatingFilesNothingLostInOrder(t *testing.T) {
 			}
 			old := w.size
 			w.size = 0
-			if !until(30*time.Second, read(func(m FileMetrics) bool { return m.ReadOffset < old })) {
-				t.Errorf("the agent did not notice the truncation of %s", path)
+			if err := check.Within(30*time.Second, read(fmt.Sprintf("below %d, the truncation noticed", old), func(m FileMetrics) bool { return m.ReadOffset < old })); err != nil {
+				t.Error(err)
 				return
 			}
 		}
@@ -118,7 +163,7 @@ func TestRotatingFilesNothingLostInOrder(t *testing.T) {
 	go rename("c", 7_000)
 	wg.Wait()
 
-	wait(t, 45*time.Second, "every line in Kafka", func() bool { return col.count() >= 200_000 })
+	check.For(t, 45*time.Second, col.atLeast(200_000))
 	if dups := col.check(t, count, true); len(dups) > 0 {
 		t.Fatalf("duplicates without any failure: %v", dups)
 	}
@@ -177,13 +222,16 @@ func TestKilledAgentLosesNothing(t *testing.T) {
 		before := col.count()
 		// Once everything is written and saved, a run may have nothing to
 		// ship: then kill it anyway.
-		wait(t, 20*time.Second, "progress before the kill", func() bool {
+		check.For(t, 20*time.Second, func() error {
 			select {
 			case <-written:
-				return true
+				return nil
 			default:
-				return col.count() > before
 			}
+			if n := col.count(); n <= before {
+				return fmt.Errorf("kill %d: %d records in Kafka, as before the run: no progress", kill, n)
+			}
+			return nil
 		})
 		select {
 		case <-written:
@@ -211,13 +259,13 @@ func TestKilledAgentLosesNothing(t *testing.T) {
 	<-written
 	a := startAgent(t, context.Background(), conf)
 	want := map[string]int{"a": perStream, "b": perStream}
-	wait(t, 30*time.Second, "every line in Kafka", func() bool {
+	check.For(t, 30*time.Second, func() error {
 		for _, f := range a.Metrics().Files {
 			if f.Lag > 0 || f.Size < perStream*lineLen {
-				return false
+				return fmt.Errorf("%s: lag %d bytes, size %d of %d", f.Path, f.Lag, f.Size, perStream*lineLen)
 			}
 		}
-		return col.distinct() == 2*perStream
+		return col.distinctAre(2 * perStream)()
 	})
 	if err := a.Stop(); err != nil {
 		t.Fatal(err)
@@ -262,22 +310,24 @@ func TestKafkaOutageLosesNothing(t *testing.T) {
 			}
 		}
 	}()
-	acked := func(min int64) func() bool { return func() bool { return a.Metrics().LinesAcked >= min } }
-	wait(t, 20*time.Second, "lines acknowledged before the outage", acked(1000))
+	check.For(t, 20*time.Second, linesFlowing(a, 1000))
 	k.Stop()
 	down := a.Metrics().LinesAcked
 	time.Sleep(10 * time.Second) // the outage itself
 	k.Start()
 	wg.Wait()
-	wait(t, 40*time.Second, "every line acknowledged", func() bool {
+	check.For(t, 40*time.Second, func() error {
 		m, ok := fileMetrics(a, filepath.Join(dir, "a.log"))
-		return ok && m.Size == n*lineLen && m.Lag == 0
+		if !ok || m.Size != n*lineLen || m.Lag != 0 {
+			return fmt.Errorf("a.log (followed: %t): size %d of %d, lag %d bytes", ok, m.Size, n*lineLen, m.Lag)
+		}
+		return nil
 	})
 	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	col := collect(t, k, "orders")
-	wait(t, 20*time.Second, "every line in Kafka", func() bool { return col.distinct() == n })
+	check.For(t, 20*time.Second, col.distinctAre(n))
 	// Lines refused during the outage are sent again after later lines got
 	// through: complete, but not in order.
 	dups := col.check(t, map[string]int{"a": n}, false)
@@ -317,7 +367,12 @@ func TestBufferBoundsReadingWhileKafkaStalls(t *testing.T) {
 	})
 	a := startAgent(t, context.Background(), conf)
 	defer a.Stop()
-	wait(t, 10*time.Second, "reading to wait for Kafka", func() bool { return waits.Load() > 0 })
+	check.For(t, 10*time.Second, func() error {
+		if waits.Load() == 0 {
+			return fmt.Errorf("reading has not waited for Kafka; %d bytes read", a.Metrics().BytesRead)
+		}
+		return nil
+	})
 	bound := int64(conf.MaxBufferedBytes + 256<<10)
 	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 		if m := a.Metrics(); m.BytesRead > bound {
@@ -326,7 +381,7 @@ func TestBufferBoundsReadingWhileKafkaStalls(t *testing.T) {
 	}
 	close(release)
 	col := collect(t, k, "orders")
-	wait(t, 20*time.Second, "every line in Kafka", func() bool { return col.count() >= n })
+	check.For(t, 20*time.Second, col.atLeast(n))
 	col.check(t, map[string]int{"a": n}, true)
 }
 
@@ -345,16 +400,18 @@ func TestStopWhileKafkaDownSavesOnlyAcknowledged(t *testing.T) {
 	}
 	w.flush()
 	a := startAgent(t, context.Background(), conf)
-	wait(t, 10*time.Second, "the first lines acknowledged", func() bool {
-		m, ok := fileMetrics(a, path)
-		return ok && m.AckedOffset == 100*lineLen
-	})
+	check.For(t, 10*time.Second, ackedTo(a, path, 100*lineLen))
 	k.Stop()
 	for w.n < 200 {
 		w.write("a")
 	}
 	w.close()
-	wait(t, 10*time.Second, "the new lines sent into the outage", func() bool { return a.Metrics().LinesRead >= 200 })
+	check.For(t, 10*time.Second, func() error {
+		if n := a.Metrics().LinesRead; n < 200 {
+			return fmt.Errorf("%d of 200 lines read into the outage", n)
+		}
+		return nil
+	})
 	stopping := time.Now()
 	if err := a.Stop(); err != nil {
 		t.Fatal(err)
@@ -370,7 +427,7 @@ func TestStopWhileKafkaDownSavesOnlyAcknowledged(t *testing.T) {
 	a = startAgent(t, context.Background(), conf)
 	defer a.Stop()
 	col := collect(t, k, "orders")
-	wait(t, 20*time.Second, "every line in Kafka", func() bool { return col.distinct() == 200 })
+	check.For(t, 20*time.Second, col.distinctAre(200))
 	col.check(t, map[string]int{"a": 200}, true)
 }
 
@@ -395,9 +452,10 @@ func TestWritesAreSeenWithoutWaitingForThePoll(t *testing.T) {
 	col := collect(t, k, "orders")
 	a := startAgent(t, context.Background(), conf)
 	defer a.Stop()
-	wait(t, 10*time.Second, "the line there at start", func() bool { return col.count() == 1 })
+	// Each line within 10 s, where the next poll is an hour away.
+	check.For(t, 10*time.Second, col.countIs(1)) // the line there at start
 	appendTo("a.log", line("a", 1))
-	wait(t, 10*time.Second, "the appended line, long before the next poll", func() bool { return col.count() == 2 })
+	check.For(t, 10*time.Second, col.countIs(2)) // the appended line
 	appendTo("b.log", line("b", 0))
-	wait(t, 10*time.Second, "the new file's line, long before the next poll", func() bool { return col.count() == 3 })
+	check.For(t, 10*time.Second, col.countIs(3)) // the new file's line
 }

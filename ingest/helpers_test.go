@@ -18,27 +18,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
-// wait polls cond until it holds, failing the test if d passes first.
-func wait(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if !until(d, cond) {
-		t.Fatalf("timed out after %v waiting for %s", d, what)
-	}
-}
-
-// until polls cond until it holds or d passes, and tells which; for
-// goroutines, which must not end the test.
-func until(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return true
-}
-
 func startKafka(t *testing.T, topic string, partitions int32) *testinfra.Kafka {
 	t.Helper()
 	return testinfra.StartKafka(t, kfake.SeedTopics(partitions, topic))
@@ -142,6 +121,26 @@ func (c *collector) count() int {
 	return c.n
 }
 
+// atLeast is a condition: the topic holds at least n records.
+func (c *collector) atLeast(n int) func() error {
+	return func() error {
+		if got := c.count(); got < n {
+			return fmt.Errorf("%d of %d records in Kafka", got, n)
+		}
+		return nil
+	}
+}
+
+// countIs is a condition: the topic holds n records, no more.
+func (c *collector) countIs(n int) func() error {
+	return func() error {
+		if got := c.count(); got != n {
+			return fmt.Errorf("%d records in Kafka, want %d", got, n)
+		}
+		return nil
+	}
+}
+
 // distinct counts the different test lines received.
 func (c *collector) distinct() int {
 	c.mu.Lock()
@@ -153,6 +152,16 @@ func (c *collector) distinct() int {
 		}
 	}
 	return len(seen)
+}
+
+// distinctAre is a condition: the topic holds n different test lines.
+func (c *collector) distinctAre(n int) func() error {
+	return func() error {
+		if got := c.distinct(); got != n {
+			return fmt.Errorf("%d of %d distinct lines in Kafka", got, n)
+		}
+		return nil
+	}
 }
 
 func (c *collector) values() []string {

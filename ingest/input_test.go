@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/squall-stream/squall/internal/check"
 )
 
 func appendFile(t *testing.T, path, data string) {
@@ -25,26 +28,29 @@ func appendFile(t *testing.T, path, data string) {
 	}
 }
 
-// hasValues tells whether the topic holds exactly want, in any order.
-func hasValues(col *collector, want ...string) func() bool {
-	return func() bool {
-		got := col.values()
-		slices.Sort(got)
-		w := slices.Clone(want)
-		slices.Sort(w)
-		return slices.Equal(got, w)
-	}
+// hasValues is a condition: the topic holds exactly want, in any order.
+func hasValues(col *collector, want ...string) func() error {
+	return valuesAre(col, want, false)
 }
 
 // hasDistinctValues is hasValues where lines may arrive twice: a restarted
 // reader sends again what its crashed predecessor had in flight.
-func hasDistinctValues(col *collector, want ...string) func() bool {
-	return func() bool {
-		got := col.values()
+func hasDistinctValues(col *collector, want ...string) func() error {
+	return valuesAre(col, want, true)
+}
+
+func valuesAre(col *collector, want []string, twiceAllowed bool) func() error {
+	return func() error {
+		got, w := col.values(), slices.Clone(want)
 		slices.Sort(got)
-		w := slices.Clone(want)
 		slices.Sort(w)
-		return slices.Equal(slices.Compact(got), slices.Compact(w))
+		if twiceAllowed {
+			got, w = slices.Compact(got), slices.Compact(w)
+		}
+		if !slices.Equal(got, w) {
+			return fmt.Errorf("Kafka holds %q, want %q", got, w)
+		}
+		return nil
 	}
 }
 
@@ -62,16 +68,21 @@ func TestPartialLineWaitsForItsNewline(t *testing.T) {
 	defer a.Stop()
 	col := collect(t, k, "orders")
 
-	wait(t, 10*time.Second, "the first line", hasValues(col, "first"))
+	check.For(t, 10*time.Second, hasValues(col, "first"))
 	// Several polls read the unfinished line without sending it.
 	polled := reads.Load()
-	wait(t, 10*time.Second, "more polls", func() bool { return reads.Load() > polled+5 })
+	check.For(t, 10*time.Second, func() error {
+		if n := reads.Load() - polled; n <= 5 {
+			return fmt.Errorf("%d polls since the first line, want 6", n)
+		}
+		return nil
+	})
 	if m := a.Metrics(); m.LinesRead != 1 {
 		t.Fatalf("LinesRead = %d with the second line unfinished, want 1", m.LinesRead)
 	}
 	garbage := "\xff\xfe\x00bin\xc3"
 	appendFile(t, path, "ond\r\nünïcødé 日本\n"+garbage+"\n\r\n")
-	wait(t, 10*time.Second, "the completed lines", hasValues(col, "first", "second", "ünïcødé 日本", garbage, ""))
+	check.For(t, 10*time.Second, hasValues(col, "first", "second", "ünïcødé 日本", garbage, ""))
 }
 
 // An over-long line is reported, counted and skipped whole, and does not
@@ -86,12 +97,14 @@ func TestOverLongLineSkipped(t *testing.T) {
 	appendFile(t, path, "before\n"+long+"\r\nafter\n"+long)
 	a := startAgent(t, context.Background(), conf)
 	col := collect(t, k, "orders")
-	wait(t, 10*time.Second, "the short lines", hasValues(col, "before", "after"))
+	check.For(t, 10*time.Second, hasValues(col, "before", "after"))
 	appendFile(t, path, "\n")
 	size := int64(len("before\n" + long + "\r\nafter\n" + long + "\n"))
-	wait(t, 10*time.Second, "both long lines skipped and the position past them", func() bool {
-		m, ok := fileMetrics(a, path)
-		return ok && a.Metrics().LinesTooLong == 2 && m.AckedOffset == size
+	check.For(t, 10*time.Second, func() error {
+		if n := a.Metrics().LinesTooLong; n != 2 {
+			return fmt.Errorf("%d long lines skipped, want 2", n)
+		}
+		return ackedTo(a, path, size)()
 	})
 	if err := a.Stop(); err != nil {
 		t.Fatal(err)
@@ -122,7 +135,7 @@ func TestUnreadableFileRetried(t *testing.T) {
 	a := startAgent(t, context.Background(), conf)
 	defer a.Stop()
 	col := collect(t, k, "orders")
-	wait(t, 10*time.Second, "the lines once the file opens", hasValues(col, "one", "two"))
+	check.For(t, 10*time.Second, hasValues(col, "one", "two"))
 	if m := a.Metrics(); m.FileErrors < 4 {
 		t.Fatalf("FileErrors = %d, want the failed opens counted", m.FileErrors)
 	}
@@ -143,7 +156,7 @@ func TestCorruptPositionFile(t *testing.T) {
 	appendFile(t, filepath.Join(dir, "a.log"), "one\ntwo\n")
 	a := startAgent(t, context.Background(), conf)
 	col := collect(t, k, "orders")
-	wait(t, 10*time.Second, "the file read from its start", hasValues(col, "one", "two"))
+	check.For(t, 10*time.Second, hasValues(col, "one", "two"))
 	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -178,17 +191,22 @@ func TestDeletedFileClosedAndCrashedReaderRestarted(t *testing.T) {
 	ag := startAgent(t, context.Background(), conf)
 	defer ag.Stop()
 	col := collect(t, k, "orders")
-	wait(t, 10*time.Second, "the lines of both files", hasValues(col, "a1", "b1", "b2"))
+	check.For(t, 10*time.Second, hasValues(col, "a1", "b1", "b2"))
 	if err := os.Remove(a); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, 10*time.Second, "the deleted file closed", func() bool {
-		_, ok := fileMetrics(ag, a)
-		return !ok
+	check.For(t, 10*time.Second, func() error {
+		if m, ok := fileMetrics(ag, a); ok {
+			return fmt.Errorf("the deleted file still followed: %+v", m)
+		}
+		return nil
 	})
-	wait(t, 10*time.Second, "the deleted file out of the positions", func() bool {
+	check.For(t, 10*time.Second, func() error {
 		ps, err := loadPositions(conf.Positions)
-		return err == nil && len(ps) == 1 && ps[0].Path == b
+		if err != nil || len(ps) != 1 || ps[0].Path != b {
+			return fmt.Errorf("positions %+v (%v), want only %s's", ps, err, b)
+		}
+		return nil
 	})
 	if m := ag.Metrics(); m.FileErrors < 2 {
 		t.Fatalf("FileErrors = %d, want the crashes counted", m.FileErrors)
@@ -213,7 +231,12 @@ func TestStartWaitsForKafka(t *testing.T) {
 		a, err := Start(context.Background(), conf)
 		ch <- started{a, err}
 	}()
-	wait(t, 10*time.Second, "Start retrying", func() bool { return retries.Load() >= 2 })
+	check.For(t, 10*time.Second, func() error {
+		if n := retries.Load(); n < 2 {
+			return fmt.Errorf("Start retried %d times, want 2", n)
+		}
+		return nil
+	})
 	k.Start()
 	s := <-ch
 	if s.err != nil {
@@ -221,7 +244,7 @@ func TestStartWaitsForKafka(t *testing.T) {
 	}
 	defer s.a.Stop()
 	col := collect(t, k, "orders")
-	wait(t, 10*time.Second, "the line", hasValues(col, "one"))
+	check.For(t, 10*time.Second, hasValues(col, "one"))
 }
 
 // countingWriter counts log records containing a text.
@@ -249,16 +272,13 @@ func TestSupervisorCrashRestartsFileActors(t *testing.T) {
 	a := startAgent(t, context.Background(), conf)
 	defer a.Stop()
 	col := collect(t, k, "orders")
-	wait(t, 10*time.Second, "the first line acknowledged", func() bool {
-		m, ok := fileMetrics(a, path)
-		return ok && m.AckedOffset == 4
-	})
+	check.For(t, 10*time.Second, ackedTo(a, path, 4))
 	// Closing a closed channel panics inside the supervisor.
 	found := make(chan struct{})
 	close(found)
 	a.system.Root.Send(a.super, &tick{found: found})
 	appendFile(t, path, "two\n")
-	wait(t, 10*time.Second, "the second line", hasDistinctValues(col, "one", "two"))
+	check.For(t, 10*time.Second, hasDistinctValues(col, "one", "two"))
 }
 
 // A file truncated and written past the offset read before the agent looks
@@ -272,12 +292,9 @@ func TestTruncatedAndRegrownFileReadFromStart(t *testing.T) {
 	a := startAgent(t, context.Background(), conf)
 	defer a.Stop()
 	col := collect(t, k, "orders")
-	wait(t, 10*time.Second, "the first lines acknowledged", func() bool {
-		m, ok := fileMetrics(a, path)
-		return ok && m.AckedOffset == 10
-	})
+	check.For(t, 10*time.Second, ackedTo(a, path, 10))
 	if err := os.WriteFile(path, []byte("cccccccccccc\ndd\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	wait(t, 10*time.Second, "the new lines", hasValues(col, "aaaa", "bbbb", "cccccccccccc", "dd"))
+	check.For(t, 10*time.Second, hasValues(col, "aaaa", "bbbb", "cccccccccccc", "dd"))
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -182,15 +184,15 @@ func shipThrough(t *testing.T, conf Config, dir string, disturb func()) {
 	const n = 20_000
 	a := startAgent(t, context.Background(), conf)
 	written := writeLines(t, filepath.Join(dir, "a.log"), n)
-	wait(t, 20*time.Second, "lines acknowledged before the trouble", func() bool { return a.Metrics().LinesAcked >= 2000 })
+	check.For(t, 20*time.Second, linesFlowing(a, 2000))
 	disturb()
 	<-written
-	wait(t, 40*time.Second, "every line acknowledged", func() bool { return a.Metrics().LinesAcked == n })
+	check.For(t, 40*time.Second, linesAcked(a, n))
 	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	col := collectFrom(t, conf.Brokers, "orders")
-	wait(t, 20*time.Second, "every line in Kafka", func() bool { return col.count() >= n })
+	check.For(t, 20*time.Second, col.atLeast(n))
 	if dups := col.check(t, map[string]int{"a": n}, true); len(dups) > 0 {
 		t.Fatalf("%d duplicates: retries must resend with the same sequence numbers", len(dups["a"]))
 	}
@@ -257,20 +259,25 @@ func TestRefusedBatchIsReadAgain(t *testing.T) {
 	const n = 5000
 	var once sync.Once
 	written := writeLines(t, filepath.Join(dir, "a.log"), n)
-	wait(t, 20*time.Second, "lines acknowledged before the refusal", func() bool {
-		if a.Metrics().LinesAcked >= 500 {
-			once.Do(func() {
-				k.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "orders", Err: kerr.InvalidRecord})
-			})
-			return true
+	check.For(t, 20*time.Second, func() error {
+		if err := linesFlowing(a, 500)(); err != nil {
+			return err
 		}
-		return false
+		once.Do(func() {
+			k.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "orders", Err: kerr.InvalidRecord})
+		})
+		return nil
 	})
 	<-written
 	col := collect(t, k, "orders")
-	wait(t, 40*time.Second, "every line in Kafka", func() bool { return col.distinct() == n })
+	check.For(t, 40*time.Second, col.distinctAre(n))
 	col.check(t, map[string]int{"a": n}, true)
-	wait(t, 10*time.Second, "the refusal counted", func() bool { return a.Metrics().ProduceErrors > 0 })
+	check.For(t, 10*time.Second, func() error {
+		if a.Metrics().ProduceErrors == 0 {
+			return errors.New("no produce error counted for the refused batch")
+		}
+		return nil
+	})
 }
 
 // Acks and compression settings reach the batches: every combination
@@ -299,9 +306,9 @@ func TestAcksAndCompressionHonoured(t *testing.T) {
 			const n = 3000
 			<-writeLines(t, filepath.Join(dir, "a.log"), n)
 			col := collect(t, k, topic)
-			wait(t, 20*time.Second, "every line in Kafka", func() bool { return col.count() >= n })
+			check.For(t, 20*time.Second, col.atLeast(n))
 			col.check(t, map[string]int{"a": n}, true)
-			wait(t, 10*time.Second, "every line acknowledged", func() bool { return a.Metrics().LinesAcked == n })
+			check.For(t, 10*time.Second, linesAcked(a, n))
 			if err := a.Stop(); err != nil {
 				t.Fatal(err)
 			}
@@ -329,7 +336,7 @@ func TestAddedPartitionsAreUsed(t *testing.T) {
 		}
 	}
 	appendKeyed(0, 200)
-	wait(t, 20*time.Second, "the first lines acknowledged", func() bool { return a.Metrics().LinesAcked == 200 })
+	check.For(t, 20*time.Second, linesAcked(a, 200))
 
 	admin, err := sarama.NewClusterAdmin(k.Brokers(), sarama.NewConfig())
 	if err != nil {
@@ -353,7 +360,7 @@ func TestAddedPartitionsAreUsed(t *testing.T) {
 			t.Fatal("no line reached the added partitions 2 and 3")
 		}
 		appendKeyed(200*round, 200*(round+1))
-		wait(t, 20*time.Second, "the lines acknowledged", func() bool { return a.Metrics().LinesAcked == int64(200*(round+1)) })
+		check.For(t, 20*time.Second, linesAcked(a, int64(200*(round+1))))
 		_ = client.RefreshMetadata("orders")
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -16,19 +17,9 @@ import (
 	"time"
 
 	"github.com/squall-stream/squall/dashboard"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/internal/testinfra"
 )
-
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // buildSquall builds the binary once per test run.
 func buildSquall(t *testing.T) string {
@@ -114,9 +105,12 @@ var nodeRow = regexp.MustCompile(`(?m)^127\.0\.0\.`)
 // waitForNodes waits until `squall list` shows n nodes.
 func waitForNodes(t *testing.T, bin, zk string, n int) {
 	t.Helper()
-	waitFor(t, 20*time.Second, fmt.Sprintf("%d nodes listed", n), func() bool {
+	check.For(t, 20*time.Second, func() error {
 		out, _ := squallCLI(t, bin, "list", "--zk", zk)
-		return len(nodeRow.FindAllString(out, -1)) >= n
+		if got := len(nodeRow.FindAllString(out, -1)); got < n {
+			return fmt.Errorf("%d of %d nodes listed:\n%s", got, n, out)
+		}
+		return nil
 	})
 }
 
@@ -159,42 +153,59 @@ func TestNodeProcessesRunASubmittedTopologyAndSurviveKill9(t *testing.T) {
 		}
 		return strings.Split(m[1], ",")
 	}
-	waitFor(t, 30*time.Second, "the topology on three nodes", func() bool { return len(nodesOf()) == 3 })
+	check.For(t, 30*time.Second, func() error {
+		if ns := nodesOf(); len(ns) != 3 {
+			return fmt.Errorf("the topology on nodes %v, want three", ns)
+		}
+		return nil
+	})
 
 	victim := nodes[2]
 	killed := time.Now()
 	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the topology moved off the killed node", func() bool {
-		ns := nodesOf()
-		return len(ns) == 2 && !strings.Contains(strings.Join(ns, ","), victim.addr)
+	check.For(t, 30*time.Second, func() error {
+		if ns := nodesOf(); len(ns) != 2 || strings.Contains(strings.Join(ns, ","), victim.addr) {
+			return fmt.Errorf("the topology on nodes %v, want the two besides the killed %s", ns, victim.addr)
+		}
+		return nil
 	})
 	t.Logf("tasks re-assigned %v after kill -9 (session timeout 3s)", time.Since(killed).Round(100*time.Millisecond))
 
 	// squall ui shows the topology with the metrics of the two live nodes.
 	ui := startSquall(t, bin, uiServing, "ui", "--zk", z.Addr(), "--addr", "127.0.0.1:0", "--actions")
-	uiTopology := func() (dashboard.TopologyView, bool) {
+	uiTopology := func() (dashboard.TopologyView, error) {
 		resp, err := http.Get("http://" + ui.addr + "/api/topologies")
 		if err != nil {
-			return dashboard.TopologyView{}, false
+			return dashboard.TopologyView{}, err
 		}
 		defer resp.Body.Close()
 		var v dashboard.TopologiesView
-		if json.NewDecoder(resp.Body).Decode(&v) != nil || len(v.Topologies) != 1 || !v.Actions {
-			return dashboard.TopologyView{}, false
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+			return dashboard.TopologyView{}, fmt.Errorf("squall ui's /api/topologies: %w", err)
 		}
-		return v.Topologies[0], true
+		if len(v.Topologies) != 1 || !v.Actions {
+			return dashboard.TopologyView{}, fmt.Errorf("squall ui shows %d topologies, actions %t; want one, with actions", len(v.Topologies), v.Actions)
+		}
+		return v.Topologies[0], nil
 	}
-	waitFor(t, 30*time.Second, "squall ui showing the topology's acked trees from both nodes, and its streams", func() bool {
-		top, ok := uiTopology()
+	check.For(t, 30*time.Second, func() error {
+		top, err := uiTopology()
+		if err != nil {
+			return err
+		}
 		var acked int64
 		for _, c := range top.Components {
 			if c.Kind == "spout" {
 				acked += c.Acked
 			}
 		}
-		return ok && top.Name == "orders-count" && top.Status == "active" && len(top.Unreachable) == 0 && acked > 0 && len(top.Edges) > 0
+		if top.Name != "orders-count" || top.Status != "active" || len(top.Unreachable) > 0 || acked == 0 || len(top.Edges) == 0 {
+			return fmt.Errorf("squall ui shows %s %s, nodes %v unreachable, %d trees acked by its %d components, %d streams; want orders-count active, every node reached, acked trees and streams",
+				top.Name, top.Status, top.Unreachable, acked, len(top.Components), len(top.Edges))
+		}
+		return nil
 	})
 	// With --actions, the page's buttons act on the cluster.
 	for _, action := range []string{"deactivate", "activate"} {
@@ -207,25 +218,33 @@ func TestNodeProcessesRunASubmittedTopologyAndSurviveKill9(t *testing.T) {
 			t.Fatalf("%s through squall ui: %s", action, resp.Status)
 		}
 		want := map[string]string{"deactivate": "inactive", "activate": "active"}[action]
-		waitFor(t, 10*time.Second, "squall ui showing the topology "+want, func() bool {
-			top, ok := uiTopology()
-			return ok && top.Status == want
+		check.For(t, 10*time.Second, func() error {
+			top, err := uiTopology()
+			if err == nil && top.Status != want {
+				err = fmt.Errorf("squall ui shows the topology %s, want %s", top.Status, want)
+			}
+			return err
 		})
 	}
 
 	// The report bolt of the running topology prints totals on some node.
-	waitFor(t, 30*time.Second, "an order report printed by a node", func() bool {
+	check.For(t, 30*time.Second, func() error {
 		for _, n := range nodes[:2] {
 			if strings.Contains(n.output(), "GMV ¥") {
-				return true
+				return nil
 			}
 		}
-		return false
+		return errors.New("no order report (GMV ¥) printed by a live node")
 	})
 	if out, err := squallCLI(t, bin, "kill", "orders-count", "--zk", z.Addr(), "--wait", "1s"); err != nil {
 		t.Fatalf("kill: %v\n%s", err, out)
 	}
-	waitFor(t, 30*time.Second, "the killed topology gone", func() bool { return !strings.Contains(list(), "orders-count") })
+	check.For(t, 30*time.Second, func() error {
+		if out := list(); strings.Contains(out, "orders-count") {
+			return fmt.Errorf("the killed topology still listed:\n%s", out)
+		}
+		return nil
+	})
 }
 
 func TestClusterCommandsRequireZooKeeper(t *testing.T) {

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/IBM/sarama"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/squall-stream/squall/examples/orders"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -60,13 +63,27 @@ func (c *ordersCluster) submit(t *testing.T) {
 // waitForTruth waits until every figure in Redis equals the truth.
 func waitForTruth(t *testing.T, truth *orders.Truth, rc *goredis.Client, keys orders.Keys) {
 	t.Helper()
-	waitFor(t, 180*time.Second, "Redis to match the truth", func() bool {
+	check.For(t, 180*time.Second, func() error {
 		diffs, err := truth.Diff(context.Background(), rc, keys)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return len(diffs) == 0
+		if len(diffs) > 0 {
+			return fmt.Errorf("%d figures in Redis differ from the truth, as %s", len(diffs), strings.Join(diffs[:min(3, len(diffs))], "; "))
+		}
+		return nil
 	})
+}
+
+// ordersCounted is a condition: Redis counts at least n orders.
+func ordersCounted(rc *goredis.Client, keys orders.Keys, n int64) func() error {
+	return func() error {
+		got, err := rc.HGet(context.Background(), keys.Totals(), "orders").Int64()
+		if got < n {
+			return fmt.Errorf("%d of %d orders counted (%v)", got, n, err)
+		}
+		return nil
+	}
 }
 
 // throughput samples the orders Redis counts, to tell how long processing
@@ -117,13 +134,16 @@ func (tp *throughput) rate(at time.Time, window time.Duration) float64 {
 func (tp *throughput) recovery(t *testing.T, killed time.Time, before float64) time.Duration {
 	t.Helper()
 	var took time.Duration
-	waitFor(t, 60*time.Second, "throughput to recover", func() bool {
+	check.For(t, 60*time.Second, func() error {
 		now := time.Now()
-		if now.Sub(killed) < time.Second || tp.rate(now, time.Second) < before/2 {
-			return false
+		if now.Sub(killed) < time.Second {
+			return errors.New("less than a second since the kill")
+		}
+		if rate := tp.rate(now, time.Second); rate < before/2 {
+			return fmt.Errorf("%.0f orders/s, want half of %.0f", rate, before)
 		}
 		took = now.Sub(killed) - time.Second // the window that showed it
-		return true
+		return nil
 	})
 	return took
 }
@@ -185,11 +205,10 @@ func TestOrdersOnThreeNodeProcessesSurviveKill9(t *testing.T) {
 	defer stop()
 	tp := &throughput{}
 	go tp.run(ctx, rc, keys.Totals())
-	counted := func() int64 { n, _ := rc.HGet(context.Background(), keys.Totals(), "orders").Int64(); return n }
 
 	isLeader := regexp.MustCompile(`became leader`)
 	kill := func(leader bool, after int64) {
-		waitFor(t, 120*time.Second, fmt.Sprintf("%d orders counted", after), func() bool { return counted() >= after })
+		check.For(t, 120*time.Second, ordersCounted(rc, keys, after))
 		for i, nd := range nodes {
 			if nd == nil || isLeader.MatchString(nd.output()) != leader {
 				continue
@@ -225,17 +244,18 @@ func TestOrdersRebalancedFromTwoToThreeNodeProcesses(t *testing.T) {
 	}
 	c.submit(t)
 	keys := orders.Keys{Prefix: orders.DefaultPrefix}
-	counted := func() int64 { n, _ := rc.HGet(context.Background(), keys.Totals(), "orders").Int64(); return n }
-	waitFor(t, 120*time.Second, "a third of the orders counted", func() bool { return counted() >= n/3 })
+	check.For(t, 120*time.Second, ordersCounted(rc, keys, n/3))
 
 	startNodeProcess(t, bin, z.Addr(), "127.0.0.3:0")
 	if out, err := squallCLI(t, bin, "rebalance", "orders", "--zk", z.Addr(), "--workers", "3"); err != nil {
 		t.Fatalf("rebalance: %v\n%s", err, out)
 	}
 	onThree := regexp.MustCompile(`orders\s+active\s+\d+\s+\S+,\S+,\S+`)
-	waitFor(t, 60*time.Second, "the topology on three nodes", func() bool {
-		out, _ := squallCLI(t, bin, "list", "--zk", z.Addr())
-		return onThree.MatchString(out)
+	check.For(t, 60*time.Second, func() error {
+		if out, _ := squallCLI(t, bin, "list", "--zk", z.Addr()); !onThree.MatchString(out) {
+			return fmt.Errorf("the topology not on three nodes:\n%s", out)
+		}
+		return nil
 	})
 	waitForTruth(t, truth, rc, keys)
 	t.Logf("%d orders rebalanced from 2 to 3 node processes mid-run (at %d counted): Redis equals the truth", truth.Orders, n/3)

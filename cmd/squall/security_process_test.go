@@ -21,6 +21,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/examples/orders"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
@@ -93,16 +94,24 @@ func startAttackRig(t *testing.T, pace int) (r *attackRig, stopOrders func()) {
 	if r.topo, _, err = ordersAnalysis(rec.Settings); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the order analysis assigned to the three nodes", func() bool {
-		return r.assignment() && len(r.asg.Tasks) == r.topo.NumTasks() && len(r.asg.NodesUsed()) == 3
+	check.For(t, 30*time.Second, func() error {
+		if !r.assignment() {
+			return errors.New("the order analysis not assigned")
+		}
+		if len(r.asg.Tasks) != r.topo.NumTasks() || len(r.asg.NodesUsed()) != 3 {
+			return fmt.Errorf("%d of %d tasks of the order analysis assigned, to %v; want all, to three nodes", len(r.asg.Tasks), r.topo.NumTasks(), r.asg.NodesUsed())
+		}
+		return nil
 	})
 
 	ctx, stop := context.WithCancel(context.Background())
 	t.Cleanup(stop)
 	go r.tp.run(ctx, r.rc, r.keys.Totals())
-	waitFor(t, 60*time.Second, "the topology counting the paced orders", func() bool {
-		r.rate = r.tp.rate(time.Now(), time.Second)
-		return r.rate >= float64(pace)/2
+	check.For(t, 60*time.Second, func() error {
+		if r.rate = r.tp.rate(time.Now(), time.Second); r.rate < float64(pace)/2 {
+			return fmt.Errorf("the topology counts %.0f orders/s, want half the pace of %d", r.rate, pace)
+		}
+		return nil
 	})
 	return r, stopOrders
 }
@@ -228,9 +237,9 @@ func (r *attackRig) dial(t *testing.T, to, claim string) *testinfra.Peer {
 	return p
 }
 
-// refused reports whether a node logged a refusal with all of parts on one
-// line (the peer it names, the reason).
-func refused(p *squallProcess, parts ...string) bool {
+// refusal returns nil if a node logged a refusal with all of parts on one
+// line (the peer it names, the reason), else an error saying it did not.
+func refusal(p *squallProcess, parts ...string) error {
 	for _, line := range strings.Split(p.output(), "\n") {
 		if !strings.Contains(line, "refused: ") {
 			continue
@@ -240,10 +249,10 @@ func refused(p *squallProcess, parts ...string) bool {
 			all = all && strings.Contains(line, part)
 		}
 		if all {
-			return true
+			return nil
 		}
 	}
-	return false
+	return fmt.Errorf("node %s logged no refusal naming %q", p.addr, parts)
 }
 
 // exited reports whether a node process has ended; one its parent has not
@@ -327,9 +336,9 @@ func TestSecretClusterProcessesRefuseAttacks(t *testing.T) {
 				t.Errorf("a member with a certificate for 127.0.0.9 connected as %s", elsewhere)
 			}
 		}
-		waitFor(t, 10*time.Second, "the node to log the refused handshakes and claim", func() bool {
-			return refused(r.nodes[to], "TLS handshake of an incoming connection", "from=127.0.0.1") &&
-				refused(r.nodes[to], "the peer's certificate is not for it")
+		check.For(t, 10*time.Second, func() error {
+			return errors.Join(refusal(r.nodes[to], "TLS handshake of an incoming connection", "from=127.0.0.1"),
+				refusal(r.nodes[to], "the peer's certificate is not for it"))
 		})
 	})
 
@@ -349,8 +358,8 @@ func TestSecretClusterProcessesRefuseAttacks(t *testing.T) {
 			if err := r.dial(t, at, attackerAddr).SendMessage(r.pid("parse", parse, at), frame); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, 10*time.Second, fmt.Sprintf("parse task %d to refuse the forged orders", parse), func() bool {
-				return refused(r.nodes[at], "tuple batch", "from="+attackerAddr, fmt.Sprintf("a batch from task %d, which does not run there", spout))
+			check.For(t, 10*time.Second, func() error {
+				return refusal(r.nodes[at], "tuple batch", "from="+attackerAddr, fmt.Sprintf("a batch from task %d, which does not run there", spout))
 			})
 		}
 	})
@@ -405,7 +414,7 @@ func TestSecretClusterProcessesRefuseAttacks(t *testing.T) {
 			if err := r.dial(t, a.to, a.claim).Send(a.batch); err != nil {
 				t.Fatalf("%s: %v", a.name, err)
 			}
-			waitFor(t, 10*time.Second, "the node to refuse "+a.name, func() bool { return refused(r.nodes[a.to], append(a.logged, "from="+a.claim)...) })
+			check.For(t, 10*time.Second, func() error { return refusal(r.nodes[a.to], append(a.logged, "from="+a.claim)...) })
 			for addr, p := range r.nodes {
 				if exited(p) {
 					t.Fatalf("node %s exited after %s:\n%s", addr, a.name, p.output())
@@ -462,13 +471,19 @@ func TestSecretClusterProcessesRefuseAttacks(t *testing.T) {
 		defer func() { _ = r.zk.Delete(zkstore.DefaultRoot+"/nodes/"+plain.ID, -1) }()
 		// The leader's pass that saw the node either refuses it or moves
 		// tasks to it.
-		waitFor(t, 20*time.Second, "the leader's pass over the plaintext node", func() bool {
+		check.For(t, 20*time.Second, func() error {
+			if !r.assignment() {
+				return errors.New("no assignment")
+			}
 			for _, p := range r.nodes {
-				if refused(p, "no tasks for a node whose transport security differs", "from="+plain.ID) {
-					return r.assignment()
+				if refusal(p, "no tasks for a node whose transport security differs", "from="+plain.ID) == nil {
+					return nil
 				}
 			}
-			return r.assignment() && r.asg.Nodes[plain.ID] != ""
+			if r.asg.Nodes[plain.ID] == "" {
+				return fmt.Errorf("the leader has neither refused nor used the plaintext node %s", plain.ID)
+			}
+			return nil
 		})
 		if s := r.strangersWithTasks(); len(s) > 0 {
 			t.Errorf("the leader gave tasks to %v", s)

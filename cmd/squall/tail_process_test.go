@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -113,7 +114,12 @@ func TestTailProcessSurvivesKill9(t *testing.T) {
 	}
 
 	first, _ := startTail(t, bin, logPath, args...)
-	waitFor(t, 20*time.Second, "lines shipped before the kill", func() bool { return distinct() > 3000 })
+	check.For(t, 20*time.Second, func() error {
+		if got := distinct(); got <= 3000 {
+			return fmt.Errorf("%d lines shipped, want more than 3000 before the kill", got)
+		}
+		return nil
+	})
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +127,12 @@ func TestTailProcessSurvivesKill9(t *testing.T) {
 
 	second, exited := startTail(t, bin, logPath, args...)
 	wg.Wait()
-	waitFor(t, 30*time.Second, "every line shipped after the restart", func() bool { return distinct() == n })
+	check.For(t, 30*time.Second, func() error {
+		if got := distinct(); got != n {
+			return fmt.Errorf("%d of %d lines shipped after the restart", got, n)
+		}
+		return nil
+	})
 	if err := second.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -81,13 +83,12 @@ func TestCountTopologyReportsProvinces(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer run.Shutdown()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "广东") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no report naming 广东 after 10s; output:\n%s", out.String())
+	check.For(t, 10*time.Second, func() error {
+		if got := out.String(); !strings.Contains(got, "广东") {
+			return fmt.Errorf("no report naming 广东; output:\n%s", got)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	m, _ := run.Component("orders")
 	if m.Failed != 0 {
 		t.Fatalf("%d order trees failed", m.Failed)

@@ -10,18 +10,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/squall-stream/squall/internal/check"
 )
-
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // writeLog appends n order lines (1% garbage) to path, created a second
 // apart from start on, counting them in truth.
@@ -81,7 +71,12 @@ func TestPipelineMatchesTruth(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	lt := r.runAnalysis(ctx)
-	waitFor(t, 60*time.Second, "orders in Redis before the kill", func() bool { return orders() > 10_000 })
+	check.For(t, 60*time.Second, func() error {
+		if n := orders(); n <= 10_000 {
+			return fmt.Errorf("%d orders in Redis, want more than 10000 before the kill", n)
+		}
+		return nil
+	})
 	cancel()
 	<-lt.Done()
 
@@ -103,9 +98,12 @@ func TestPipelineMatchesTruth(t *testing.T) {
 		wantGMV += truth.MinuteGMV[b]
 	}
 	var win map[string]string
-	waitFor(t, 10*time.Second, "the 5-minute window", func() bool {
+	check.For(t, 10*time.Second, func() error {
 		win, err = r.rc.HGetAll(context.Background(), r.keys.Window5m()).Result()
-		return err == nil && win["orders"] == fmt.Sprint(wantOrders) && win["gmv"] == fmt.Sprint(wantGMV)
+		if err != nil || win["orders"] != fmt.Sprint(wantOrders) || win["gmv"] != fmt.Sprint(wantGMV) {
+			return fmt.Errorf("the 5-minute window is %v (%v), want %d orders and GMV %d", win, err, wantOrders, wantGMV)
+		}
+		return nil
 	})
 	t.Logf("%d orders, %d malformed lines, GMV ¥%.2f: Redis matches the truth after a kill and 500 re-sent lines; window %v",
 		truth.Orders, truth.Malformed, float64(truth.GMV)/100, win)

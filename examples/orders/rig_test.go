@@ -2,14 +2,17 @@ package orders
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/squall-stream/squall/actors"
 	"github.com/squall-stream/squall/ingest"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/spouts/kafka"
 	"github.com/squall-stream/squall/topology"
@@ -82,11 +85,14 @@ func (r *pipelineRig) runAnalysis(ctx context.Context) *actors.LocalTopology {
 // waitForTruth waits up to d for every figure in Redis to equal truth's.
 func (r *pipelineRig) waitForTruth(truth *Truth, d time.Duration) {
 	r.t.Helper()
-	waitFor(r.t, d, "Redis to match the truth", func() bool {
+	check.For(r.t, d, func() error {
 		diffs, err := truth.Diff(context.Background(), r.rc, r.keys)
 		if err != nil {
 			r.t.Fatal(err)
 		}
-		return len(diffs) == 0
+		if len(diffs) > 0 {
+			return fmt.Errorf("%d figures in Redis differ from the truth, as %s", len(diffs), strings.Join(diffs[:min(3, len(diffs))], "; "))
+		}
+		return nil
 	})
 }

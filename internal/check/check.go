@@ -4,10 +4,12 @@
 // only that it did not hold.
 //
 // It is squall's one wait helper (nats-server's checkFor): tests poll with a
-// deadline through For rather than sleep and hope, or loop on their own.
+// deadline through For (Within in the goroutines a test starts) rather than
+// sleep and hope, or loop on their own.
 package check
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -24,14 +26,24 @@ const Interval = 10 * time.Millisecond
 // come right.
 func For(t testing.TB, d time.Duration, cond func() error) {
 	t.Helper()
+	if err := Within(d, cond); err != nil {
+		t.Fatalf("%v", err)
+	}
+}
+
+// Within polls cond as For does, and returns nil once it holds, or, at the
+// deadline, an error holding the one cond returned last. It is For for a
+// goroutine a test starts, which must not end the test (testing.T's
+// FailNow): the goroutine reports the error with t.Error, or hands it back.
+func Within(d time.Duration, cond func() error) error {
 	deadline := time.Now().Add(d)
 	for {
 		err := cond()
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("still failing after %v: %v", d, err)
+			return fmt.Errorf("still failing after %v: %w", d, err)
 		}
 		time.Sleep(Interval)
 	}

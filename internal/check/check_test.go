@@ -65,3 +65,17 @@ func TestForFailsWithTheLastErrorAtTheDeadline(t *testing.T) {
 		t.Fatalf("%d call: the condition was not polled again", calls)
 	}
 }
+
+func TestWithinReturnsTheLastErrorFromAGoroutine(t *testing.T) {
+	errc := make(chan error, 1)
+	seen := errors.New("3 of 10 acked")
+	go func() {
+		errc <- Within(30*time.Millisecond, func() error { return seen })
+	}()
+	if err := <-errc; !errors.Is(err, seen) || err.Error() != "still failing after 30ms: 3 of 10 acked" {
+		t.Fatalf("Within returned %v, want the condition's error at the deadline", err)
+	}
+	if err := Within(time.Second, func() error { return nil }); err != nil {
+		t.Fatalf("Within of a condition that holds: %v", err)
+	}
+}
