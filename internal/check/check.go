@@ -14,12 +14,18 @@ import (
 	"time"
 )
 
-// Interval is how long For sleeps between two calls of a condition: short
-// against the seconds a test waits for, long enough that a condition that
-// asks a server (ZooKeeper, Redis, a node's metrics) does not load it.
-const Interval = 10 * time.Millisecond
+// For sleeps Interval between the first calls of a condition, so that what
+// comes about at once is seen at once, and half as long again after each
+// call up to MaxInterval, so that a condition that takes seconds and asks a
+// server (ZooKeeper, Redis, a node's metrics) or starts a process (squall
+// list) does not load the machine it waits on.
+const (
+	Interval    = 10 * time.Millisecond
+	MaxInterval = 200 * time.Millisecond
+)
 
-// For calls cond, and again every Interval, until it returns nil. If that
+// For calls cond, and again after each pause (Interval, growing to
+// MaxInterval), until it returns nil. If that
 // does not happen within d, it fails the test with the error cond returned
 // last, which should say what it saw ("412 of 1000 ids acked"). cond runs on
 // the calling goroutine, so it may itself fail the test on what can never
@@ -37,6 +43,7 @@ func For(t testing.TB, d time.Duration, cond func() error) {
 // FailNow): the goroutine reports the error with t.Error, or hands it back.
 func Within(d time.Duration, cond func() error) error {
 	deadline := time.Now().Add(d)
+	pause := Interval
 	for {
 		err := cond()
 		if err == nil {
@@ -45,6 +52,7 @@ func Within(d time.Duration, cond func() error) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("still failing after %v: %w", d, err)
 		}
-		time.Sleep(Interval)
+		time.Sleep(pause)
+		pause = min(pause*3/2, MaxInterval)
 	}
 }
