@@ -5,43 +5,14 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 )
-
-// collector records what a bolt does with its tuples.
-type collector struct {
-	mu      sync.Mutex
-	acked   []*topology.Tuple
-	failed  []*topology.Tuple
-	emitted []topology.Values
-	errs    []error
-}
-
-func (c *collector) Emit(v topology.Values, _ ...*topology.Tuple) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.emitted = append(c.emitted, v)
-	return nil
-}
-func (c *collector) EmitTo(_ string, v topology.Values, a ...*topology.Tuple) error {
-	return c.Emit(v, a...)
-}
-func (c *collector) EmitDirect(_ int, _ string, v topology.Values, a ...*topology.Tuple) error {
-	return c.Emit(v, a...)
-}
-func (c *collector) Ack(t *topology.Tuple) { c.mu.Lock(); c.acked = append(c.acked, t); c.mu.Unlock() }
-func (c *collector) Fail(t *topology.Tuple) {
-	c.mu.Lock()
-	c.failed = append(c.failed, t)
-	c.mu.Unlock()
-}
-func (c *collector) ReportError(err error) { c.mu.Lock(); c.errs = append(c.errs, err); c.mu.Unlock() }
 
 var orderFields = topology.NewFields("orderId", "userId", "province", "product", "amount", "qty", "at", "line")
 
@@ -50,36 +21,25 @@ func order(id, user, province, product string, amount float64, qty int64, at tim
 		topology.Values{id, user, province, product, amount, qty, at, `{"orderId":"` + id + `"}`})
 }
 
-// prepared returns a bolt prepared with a recording collector.
-func prepared(t *testing.T, factory func() topology.Bolt) (topology.Bolt, *collector) {
+// prepared returns a bolt prepared, as the task of a topology in which it
+// reads orderFields, with a recording collector.
+func prepared(t *testing.T, factory func() topology.Bolt) (topology.Bolt, *topologytest.Collector) {
 	t.Helper()
 	b := factory()
-	topo := testTopology(t)
-	c := &collector{}
-	if err := b.Prepare(topology.NewTopologyContext("t", topo, "sink", topo.Tasks("sink")[0], nil, nil), c); err != nil {
+	c := &topologytest.Collector{}
+	if err := b.Prepare(topologytest.BoltContext(t, factory, orderFields), c); err != nil {
 		t.Fatal(err)
 	}
 	return b, c
 }
 
-type nopSpout struct{}
-
-func (nopSpout) DeclareOutputFields(d *topology.OutputDeclarer)                      { d.Declare(orderFields) }
-func (nopSpout) Open(*topology.TopologyContext, topology.SpoutOutputCollector) error { return nil }
-func (nopSpout) NextTuple()                                                          {}
-func (nopSpout) Ack(any)                                                             {}
-func (nopSpout) Fail(any)                                                            {}
-func (nopSpout) Close() error                                                        { return nil }
-
-func testTopology(t *testing.T) *topology.Topology {
-	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return nopSpout{} }, 1)
-	b.SetBolt("sink", NewWriter(WriterConfig{Client: goredis.NewClient(&goredis.Options{}), Mapper: Mappers()}), 1).ShuffleGrouping("spout")
-	topo, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
+// emitted returns the values c recorded, in emit order.
+func emitted(c *topologytest.Collector) []topology.Values {
+	var vs []topology.Values
+	for _, e := range c.Emitted() {
+		vs = append(vs, e.Values)
 	}
-	return topo
+	return vs
 }
 
 func client(t *testing.T, r *testinfra.Redis) *goredis.Client {
@@ -112,8 +72,8 @@ func TestMappersWriteWhatTheyClaim(t *testing.T) {
 	w.Execute(order("O2", "U2", "广东", "电脑", 200, 1, at))
 	w.Execute(order("O3", "U1", "北京", "耳机", 50, 3, at))
 	w.(topology.Flusher).Flush()
-	if len(c.acked) != 3 || len(c.failed) != 0 {
-		t.Fatalf("acked %d failed %d: %v", len(c.acked), len(c.failed), c.errs)
+	if len(c.Acked()) != 3 || len(c.Failed()) != 0 {
+		t.Fatalf("acked %d failed %d: %v", len(c.Acked()), len(c.Failed()), c.Errors())
 	}
 	check := func(what string, got, want any) {
 		t.Helper()
@@ -151,8 +111,8 @@ func TestWrongTypeFailsTheTupleNamingTheKey(t *testing.T) {
 			Mapper: HashIncrement{Key: Key{Prefix: "t:", Name: "gmv"}, FieldField: "province", AmountField: "amount"}}))
 		w.Execute(order("O1", "U1", "广东", "手机", 1, 1, time.Now()))
 		w.(topology.Flusher).Flush()
-		if len(c.failed) != 1 || len(c.acked) != 0 {
-			t.Fatalf("idempotent %v: acked %d failed %d", idem != nil, len(c.acked), len(c.failed))
+		if len(c.Failed()) != 1 || len(c.Acked()) != 0 {
+			t.Fatalf("idempotent %v: acked %d failed %d", idem != nil, len(c.Acked()), len(c.Failed()))
 		}
 	}
 	// The error that is logged names the key and the problem.
@@ -192,8 +152,8 @@ func TestIdempotentChunkAppliesEachTupleOnItsOwn(t *testing.T) {
 			w.(topology.Flusher).Flush()
 		}
 	}
-	if len(c.acked) != 4 || len(c.failed) != 1 || c.failed[0].StringByField("orderId") != "O3" {
-		t.Fatalf("acked %d, failed %v", len(c.acked), c.failed)
+	if len(c.Acked()) != 4 || len(c.Failed()) != 1 || c.Failed()[0].StringByField("orderId") != "O3" {
+		t.Fatalf("acked %d, failed %v", len(c.Acked()), c.Failed())
 	}
 	got := rc.HGetAll(ctx, "t:gmv:phone").Val()
 	if got["广东"] != "5" || got["北京"] != "7" {
@@ -217,30 +177,30 @@ func TestLookupAndFilter(t *testing.T) {
 	l.Execute(order("O1", "U1", "广东", "手机", 1, 1, time.Now()))
 	l.Execute(order("O2", "U9", "广东", "手机", 1, 1, time.Now()))
 	l.(topology.Flusher).Flush()
-	if len(c.emitted) != 2 || c.emitted[0][2] != "gold" || c.emitted[0][3] != "深圳" || c.emitted[1][2] != "" || len(c.acked) != 2 {
-		t.Fatalf("lookup emitted %v, acked %d", c.emitted, len(c.acked))
+	if got := emitted(c); len(got) != 2 || got[0][2] != "gold" || got[0][3] != "深圳" || got[1][2] != "" || len(c.Acked()) != 2 {
+		t.Fatalf("lookup emitted %v, acked %d", got, len(c.Acked()))
 	}
 	g, c2 := prepared(t, NewLookup(LookupConfig{Client: rc, Key: Key{Name: "name", KeyField: "userId"}, InputFields: []string{"userId"}, Logger: quiet()}))
 	g.Execute(order("O1", "U1", "广东", "手机", 1, 1, time.Now()))
 	g.(topology.Flusher).Flush()
-	if len(c2.emitted) != 1 || c2.emitted[0][1] != "小明" {
-		t.Fatalf("GET lookup emitted %v", c2.emitted)
+	if got := emitted(c2); len(got) != 1 || got[0][1] != "小明" {
+		t.Fatalf("GET lookup emitted %v", got)
 	}
 
 	f, c3 := prepared(t, NewFilter(FilterConfig{Client: rc, Key: Key{Name: "vip"}, MemberField: "userId", Fields: orderFields, Logger: quiet()}))
 	f.Execute(order("O1", "U1", "广东", "手机", 1, 1, time.Now()))
 	f.Execute(order("O2", "U2", "广东", "手机", 1, 1, time.Now()))
 	f.(topology.Flusher).Flush()
-	if len(c3.emitted) != 1 || c3.emitted[0][1] != "U1" || len(c3.acked) != 2 {
-		t.Fatalf("filter emitted %v, acked %d", c3.emitted, len(c3.acked))
+	if got := emitted(c3); len(got) != 1 || got[0][1] != "U1" || len(c3.Acked()) != 2 {
+		t.Fatalf("filter emitted %v, acked %d", got, len(c3.Acked()))
 	}
 
 	// Redis down: lookups fail (and replay), nothing is emitted.
 	r.Stop()
 	l.Execute(order("O3", "U1", "广东", "手机", 1, 1, time.Now()))
 	l.(topology.Flusher).Flush()
-	if len(c.failed) != 1 || len(c.emitted) != 2 {
-		t.Fatalf("with Redis down: failed %d, emitted %d", len(c.failed), len(c.emitted))
+	if len(c.Failed()) != 1 || len(c.Emitted()) != 2 {
+		t.Fatalf("with Redis down: failed %d, emitted %d", len(c.Failed()), len(c.Emitted()))
 	}
 }
 
@@ -251,7 +211,7 @@ func TestIncompleteConfigFailsBuild(t *testing.T) {
 	t.Cleanup(func() { rc.Close() })
 	build := func(bolt func() topology.Bolt) error {
 		b := topology.NewBuilder()
-		b.SetSpout("spout", func() topology.Spout { return nopSpout{} }, 1)
+		b.SetSpout("spout", topologytest.Upstream(orderFields), 1)
 		b.SetBolt("sink", bolt, 1).ShuffleGrouping("spout")
 		_, err := b.Build()
 		return err

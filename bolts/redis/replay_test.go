@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,58 +15,18 @@ import (
 	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 )
 
-// eventSpout emits events 0..n-1 (order id, province, quantity) and replays
-// failed ones until each is acked.
-type eventSpout struct {
-	st  *eventState
-	out topology.SpoutOutputCollector
-}
+// eventFields are what the events of a run carry.
+var eventFields = topology.NewFields("orderId", "province", "qty")
 
-type eventState struct {
-	mu     sync.Mutex
-	n      int
-	next   int
-	replay []int
-	acked  map[int]bool
-}
-
-func (s *eventSpout) DeclareOutputFields(d *topology.OutputDeclarer) {
-	d.Declare(topology.NewFields("orderId", "province", "qty"))
-}
-func (s *eventSpout) Open(_ *topology.TopologyContext, out topology.SpoutOutputCollector) error {
-	s.out = out
-	return nil
-}
-func (s *eventSpout) NextTuple() {
-	s.st.mu.Lock()
-	var id int
-	switch {
-	case len(s.st.replay) > 0:
-		id, s.st.replay = s.st.replay[0], s.st.replay[1:]
-	case s.st.next < s.st.n:
-		id = s.st.next
-		s.st.next++
-	default:
-		s.st.mu.Unlock()
-		return
-	}
-	s.st.mu.Unlock()
-	_ = s.out.Emit(topology.Values{"O" + strconv.Itoa(id), provinceOf(id), int64(id%7 + 1)}, id)
-}
-func (s *eventSpout) Ack(id any) { s.st.mu.Lock(); s.st.acked[id.(int)] = true; s.st.mu.Unlock() }
-func (s *eventSpout) Fail(id any) {
-	s.st.mu.Lock()
-	s.st.replay = append(s.st.replay, id.(int))
-	s.st.mu.Unlock()
-}
-func (s *eventSpout) Close() error { return nil }
-
-func (st *eventState) done() int {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return len(st.acked)
+// events returns a ledger of the events 0..n-1 (order id, province,
+// quantity), whose spouts replay failed ones until each is acked.
+func events(n int) *topologytest.Ledger {
+	return topologytest.NewLedger(n, eventFields, func(id int) topology.Values {
+		return topology.Values{"O" + strconv.Itoa(id), provinceOf(id), int64(id%7 + 1)}
+	})
 }
 
 var provinces = []string{"广东", "浙江", "江苏", "北京", "上海"}
@@ -117,7 +76,7 @@ func readTotals(t *testing.T, rc *goredis.Client, prefix string) (orders, qty ma
 	return orders, qty
 }
 
-func runEvents(t *testing.T, n int, b *topology.Builder, st *eventState) *actors.LocalTopology {
+func runEvents(t *testing.T, b *topology.Builder) *actors.LocalTopology {
 	t.Helper()
 	topo, err := b.Build()
 	if err != nil {
@@ -131,17 +90,6 @@ func runEvents(t *testing.T, n int, b *topology.Builder, st *eventState) *actors
 	return lt
 }
 
-func waitDone(t *testing.T, st *eventState, d time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for st.done() < st.n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d events acked after %v", st.done(), st.n, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestIdempotentTotalsEqualTruthUnderReplays: 100k events, 2% failing at
 // random upstream and the idempotent writer crashing twice: its totals equal
 // the truth exactly; a plain writer fed the same tuples counts at least the
@@ -150,16 +98,16 @@ func TestIdempotentTotalsEqualTruthUnderReplays(t *testing.T) {
 	r := testinfra.StartRedis(t)
 	rc := client(t, r)
 	const n = 100000
-	st := &eventState{n: n, acked: map[int]bool{}}
+	ledger := events(n)
 	var calls atomic.Int64
 	b := topology.NewBuilder()
-	b.SetSpout("events", func() topology.Spout { return &eventSpout{st: st} }, 1)
-	b.SetBolt("flaky", topology.Basic(func() topology.BasicBolt { return flaky{} }), 2).ShuffleGrouping("events")
+	b.SetSpout("events", ledger.Spout, 1)
+	b.SetBolt("flaky", topologytest.BasicFunc(eventFields, failOneIn50), 2).ShuffleGrouping("events")
 	b.SetBolt("exact", NewWriter(WriterConfig{Client: rc, Logger: quiet(), Idempotent: &Idempotence{EventField: "orderId"},
 		Mapper: crashing(totalsMapper("exact:"), &calls, 20000, 60000)}), 2).FieldsGrouping("flaky", "province")
 	b.SetBolt("plain", NewWriter(WriterConfig{Client: rc, Logger: quiet(), Mapper: totalsMapper("plain:")}), 2).ShuffleGrouping("flaky")
-	lt := runEvents(t, n, b, st)
-	waitDone(t, st, 120*time.Second)
+	lt := runEvents(t, b)
+	check.For(t, 120*time.Second, ledger.AllAcked)
 
 	wantOrders, wantQty := truth(n)
 	gotOrders, gotQty := readTotals(t, rc, "exact:")
@@ -184,19 +132,13 @@ func TestIdempotentTotalsEqualTruthUnderReplays(t *testing.T) {
 	t.Logf("%d trees failed and replayed; plain mode over-counted %d orders (%.2f%%); idempotent exact", spout.Failed, over, 100*float64(over)/n)
 }
 
-type flaky struct{}
-
-func (flaky) DeclareOutputFields(d *topology.OutputDeclarer) {
-	d.Declare(topology.NewFields("orderId", "province", "qty"))
-}
-func (flaky) Prepare(*topology.TopologyContext) error { return nil }
-func (flaky) Execute(t *topology.Tuple, out topology.BasicOutputCollector) error {
+// failOneIn50 passes its tuple on, but fails one in 50 at random.
+func failOneIn50(t *topology.Tuple, out topology.BasicOutputCollector) error {
 	if rand.IntN(50) == 0 {
 		return errors.New("random upstream failure")
 	}
 	return out.Emit(t.Values())
 }
-func (flaky) Cleanup() error { return nil }
 
 // TestRedisRestartLosesNothing: Redis (persisting every write, as in
 // production) stops for 5s mid-run and comes back; writes fail and replay
@@ -205,16 +147,16 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 	r := testinfra.StartPersistentRedis(t)
 	rc := client(t, r)
 	const n = 30000
-	st := &eventState{n: n, acked: map[int]bool{}}
+	ledger := events(n)
 	var gate atomic.Bool
 	b := topology.NewBuilder()
-	b.SetSpout("events", func() topology.Spout { return &gatedSpout{eventSpout{st: st}, &gate} }, 1)
+	b.SetSpout("events", func() topology.Spout { return &gatedSpout{ledger.Spout(), &gate} }, 1)
 	b.SetBolt("exact", NewWriter(WriterConfig{Client: rc, Logger: quiet(), Idempotent: &Idempotence{EventField: "orderId"},
 		Mapper: totalsMapper("exact:")}), 2).ShuffleGrouping("events")
-	lt := runEvents(t, n, b, st)
+	lt := runEvents(t, b)
 	gate.Store(true)
 	check.For(t, 60*time.Second, func() error {
-		if done := st.done(); done < n/3 {
+		if done := ledger.Acked(); done < n/3 {
 			return fmt.Errorf("%d of %d events acked, want a third before the outage", done, n)
 		}
 		return nil
@@ -222,7 +164,7 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 	r.Stop()
 	time.Sleep(5 * time.Second) // the outage itself is what is tested
 	r.Start()
-	waitDone(t, st, 120*time.Second)
+	check.For(t, 120*time.Second, ledger.AllAcked)
 	wantOrders, wantQty := truth(n)
 	gotOrders, gotQty := readTotals(t, rc, "exact:")
 	for _, p := range provinces {
@@ -239,26 +181,14 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 
 // gatedSpout emits only once the gate is open.
 type gatedSpout struct {
-	eventSpout
+	topology.Spout
 	gate *atomic.Bool
 }
 
 func (s *gatedSpout) NextTuple() {
 	if s.gate.Load() {
-		s.eventSpout.NextTuple()
+		s.Spout.NextTuple()
 	}
-}
-
-// failSignal is an eventSpout that closes failed at its first Fail.
-type failSignal struct {
-	eventSpout
-	failed chan struct{}
-	once   sync.Once
-}
-
-func (s *failSignal) Fail(id any) {
-	s.once.Do(func() { close(s.failed) })
-	s.eventSpout.Fail(id)
 }
 
 // With no Logger of its own, a writer logs through its task's logger: the
@@ -267,9 +197,9 @@ func (s *failSignal) Fail(id any) {
 func TestWriterLogsThroughItsTasksLogger(t *testing.T) {
 	rc := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1})
 	defer rc.Close()
-	spout := &failSignal{eventSpout: eventSpout{st: &eventState{n: 1, acked: map[int]bool{}}}, failed: make(chan struct{})}
+	ledger := events(1)
 	b := topology.NewBuilder()
-	b.SetSpout("events", func() topology.Spout { return spout }, 1)
+	b.SetSpout("events", ledger.Spout, 1)
 	b.SetBolt("totals", NewWriter(WriterConfig{Client: rc, Mapper: totalsMapper("t:")}), 1).ShuffleGrouping("events")
 	topo, err := b.Build()
 	if err != nil {
@@ -281,11 +211,12 @@ func TestWriterLogsThroughItsTasksLogger(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lt.Shutdown()
-	select {
-	case <-spout.failed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("a write to an unreachable Redis did not fail its tuple")
-	}
+	check.For(t, 10*time.Second, func() error {
+		if ledger.Failed() == 0 {
+			return errors.New("a write to an unreachable Redis has not failed its tuple")
+		}
+		return nil
+	})
 	// The writer logs a failed write before it fails the tuple.
 	rec := logs.Record("redis write failed; the tuple will replay")
 	if rec == nil || rec["node"] != "n1" || rec["topology"] != "logged" || rec["component"] != "totals" || rec["task"] != float64(topo.Tasks("totals")[0]) {
