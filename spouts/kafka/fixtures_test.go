@@ -17,17 +17,6 @@ import (
 	"github.com/squall-stream/squall/zkstore"
 )
 
-func wait(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 var quiet = slog.New(slog.DiscardHandler)
 
 // produce writes n messages "m-<i>" spread over the topic's partitions by
@@ -139,7 +128,24 @@ func stored(t *testing.T, zk zkstore.Options, topo string) map[int32]int64 {
 	return out
 }
 
-// ledger records what a test topology saw.
+// storedAt returns a condition that holds once the offsets topology topo's
+// spout stored in ZooKeeper are ends.
+func storedAt(t *testing.T, zk zkstore.Options, topo string, ends map[int32]int64) func() error {
+	return func() error {
+		got := stored(t, zk, topo)
+		for p, end := range ends {
+			if got[p] != end {
+				return fmt.Errorf("offsets stored %v, want %v", got, ends)
+			}
+		}
+		return nil
+	}
+}
+
+// ledger records what a test topology saw: by message value, what the bolt
+// processed and where it was read, and what the spout acked. It is not
+// topologytest's Ledger, whose spouts emit ids of their own: here Kafka
+// holds the messages and the spout under test emits them.
 type ledger struct {
 	mu        sync.Mutex
 	processed map[string]int // value → times the bolt acked it
@@ -157,6 +163,28 @@ func (l *ledger) counts() (processed, acked int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.processed), len(l.acked)
+}
+
+// hasProcessed returns a condition that holds once the topology has
+// processed want distinct messages.
+func (l *ledger) hasProcessed(want int) func() error {
+	return func() error {
+		if p, _ := l.counts(); p != want {
+			return fmt.Errorf("%d of %d messages processed", p, want)
+		}
+		return nil
+	}
+}
+
+// hasAcked returns a condition that holds once the spout has acked want
+// distinct messages.
+func (l *ledger) hasAcked(want int) func() error {
+	return func() error {
+		if _, a := l.counts(); a != want {
+			return fmt.Errorf("%d of %d messages acked at the spout", a, want)
+		}
+		return nil
+	}
 }
 
 type place struct {

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/squall-stream/squall/actors"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
 	"github.com/squall-stream/squall/zkstore"
@@ -33,7 +35,7 @@ func TestKafkaUnreachableAtStart(t *testing.T) {
 		t.Fatalf("the spout crashed %d times", got.Restarts)
 	}
 	k.Start()
-	wait(t, 30*time.Second, "every message once Kafka is back", func() bool { p, _ := l.counts(); return p == 1000 })
+	check.For(t, 30*time.Second, l.hasProcessed(1000))
 }
 
 // With no Logger of its own, a spout logs through its task's logger, as do
@@ -70,9 +72,11 @@ func TestSpoutLogsThroughItsTasksLogger(t *testing.T) {
 			}
 			defer lt.Shutdown()
 			var rec map[string]any
-			wait(t, 10*time.Second, "the spout to log "+c.msg, func() bool {
-				rec = logs.Record(c.msg)
-				return rec != nil
+			check.For(t, 10*time.Second, func() error {
+				if rec = logs.Record(c.msg); rec == nil {
+					return fmt.Errorf("the spout has not logged %q", c.msg)
+				}
+				return nil
 			})
 			if rec["node"] != "n1" || rec["topology"] != "logged" || rec["component"] != "orders" || rec["task"] != float64(topo.Tasks("orders")[0]) {
 				t.Fatalf("the spout's line does not say where it was written: %v", rec)
@@ -93,7 +97,12 @@ func TestAddedPartitionsPickedUp(t *testing.T) {
 	lt := run(t, context.Background(), "grown", conf, 2, l, 0)
 	defer lt.Shutdown()
 	zo := zkstore.Options{Servers: []string{zk.Addr()}, Logger: quiet}
-	wait(t, 10*time.Second, "the first partitions opened", func() bool { return len(stored(t, zo, "grown")) == 2 })
+	check.For(t, 10*time.Second, func() error {
+		if got := stored(t, zo, "grown"); len(got) != 2 {
+			return fmt.Errorf("offsets stored for partitions %v, want the first 2 opened", got)
+		}
+		return nil
+	})
 
 	admin, err := sarama.NewClusterAdmin(k.Brokers(), sarama.NewConfig())
 	if err != nil {
@@ -116,7 +125,7 @@ func TestAddedPartitionsPickedUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wait(t, 30*time.Second, "the messages of the added partitions", func() bool { p, _ := l.counts(); return p == 2 })
+	check.For(t, 30*time.Second, l.hasProcessed(2)) // the messages of the added partitions
 }
 
 // Deactivate, rewrite the offsets, activate: the spout resumes from the
@@ -131,24 +140,21 @@ func TestActivateAfterOffsetsSet(t *testing.T) {
 	defer lt.Shutdown()
 	// Every message acked at the spout, so the commit on deactivation
 	// covers them all.
-	wait(t, 30*time.Second, "the first pass", func() bool { _, acked := l.counts(); return acked == 2000 })
+	check.For(t, 30*time.Second, l.hasAcked(2000))
 	lt.Deactivate()
 	ends := endOffsets(t, k.Brokers(), "orders")
-	wait(t, 10*time.Second, "offsets stored on deactivation", func() bool {
-		got := stored(t, zo, "rewound")
-		return got[0] == ends[0] && got[1] == ends[1]
-	})
+	check.For(t, 10*time.Second, storedAt(t, zo, "rewound", ends))
 	setByOperator(t, zo, "rewound", "orders", "orders", map[int32]int64{0: 0, 1: 0}) // earliest
 	lt.Activate()
-	wait(t, 30*time.Second, "the second pass", func() bool {
+	check.For(t, 30*time.Second, func() error {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		for _, times := range l.processed {
+		for v, times := range l.processed {
 			if times < 2 {
-				return false
+				return fmt.Errorf("%s processed %d times, want again in the second pass", v, times)
 			}
 		}
-		return true
+		return nil
 	})
 }
 
@@ -171,14 +177,19 @@ func TestOtherOffsetStores(t *testing.T) {
 			produce(t, k.Brokers(), topic, 0, 500)
 			first := newLedger()
 			lt := run(t, context.Background(), c.name, conf, 2, first, 0)
-			wait(t, 30*time.Second, "the first run, every message acked at the spout", func() bool { _, acked := first.counts(); return acked == 500 })
+			check.For(t, 30*time.Second, first.hasAcked(500))
 			lt.Shutdown()
 
 			produce(t, k.Brokers(), topic, 500, 10)
 			second := newLedger()
 			lt = run(t, context.Background(), c.name, conf, 2, second, 0)
 			defer lt.Shutdown()
-			wait(t, 30*time.Second, "the new messages", func() bool { p, _ := second.counts(); return p >= 10 })
+			check.For(t, 30*time.Second, func() error {
+				if p, _ := second.counts(); p < 10 {
+					return fmt.Errorf("%d of the 10 new messages processed", p)
+				}
+				return nil
+			})
 			if p, _ := second.counts(); p != 10 {
 				t.Fatalf("the second run processed %d messages, want only the 10 new ones", p)
 			}

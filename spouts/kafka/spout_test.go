@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/topology"
 	"github.com/squall-stream/squall/zkstore"
@@ -28,21 +29,10 @@ func TestEveryMessageAckedAndCommitted(t *testing.T) {
 	l := newLedger()
 	conf := baseConfig(k, zk, "orders")
 	lt := run(t, context.Background(), "acked", conf, 3, l, 10)
-	wait(t, 60*time.Second, "every message acked", func() bool {
-		_, acked := l.counts()
-		return acked == n
-	})
+	check.For(t, 60*time.Second, l.hasAcked(n))
 	ends := endOffsets(t, k.Brokers(), "orders")
 	zo := zkstore.Options{Servers: []string{zk.Addr()}, Logger: quiet}
-	wait(t, 10*time.Second, "offsets stored up to the log end", func() bool {
-		got := stored(t, zo, "acked")
-		for p, end := range ends {
-			if got[p] != end {
-				return false
-			}
-		}
-		return true
-	})
+	check.For(t, 10*time.Second, storedAt(t, zo, "acked", ends))
 	lt.Shutdown()
 
 	l.mu.Lock()
@@ -85,9 +75,11 @@ func TestKilledAndRestartedLosesNothing(t *testing.T) {
 		lt := run(t, ctx, "killed", conf, 2, l, 0)
 		before, _ := l.counts()
 		step := 500 + rng.IntN(4000)
-		wait(t, 30*time.Second, "progress before the kill", func() bool {
-			now, _ := l.counts()
-			return now >= min(before+step, n)
+		check.For(t, 30*time.Second, func() error {
+			if now, _ := l.counts(); now < min(before+step, n) {
+				return fmt.Errorf("%d messages processed, want %d before the kill", now, min(before+step, n))
+			}
+			return nil
 		})
 		cancel()
 		<-lt.Done()
@@ -95,10 +87,7 @@ func TestKilledAndRestartedLosesNothing(t *testing.T) {
 	}
 	<-produced
 	lt := run(t, context.Background(), "killed", baseConfig(k, zk, "orders"), 2, l, 0)
-	wait(t, 60*time.Second, "every message processed after the restarts", func() bool {
-		p, _ := l.counts()
-		return p == n
-	})
+	check.For(t, 60*time.Second, l.hasProcessed(n))
 	lt.Shutdown()
 
 	l.mu.Lock()
@@ -134,14 +123,19 @@ func TestReplayFromEarliest(t *testing.T) {
 
 	first := newLedger()
 	lt := run(t, context.Background(), "replayed", baseConfig(k, zk, "orders"), 2, first, 0)
-	wait(t, 30*time.Second, "the first run, every message acked at the spout", func() bool { _, acked := first.counts(); return acked == n })
+	check.For(t, 30*time.Second, first.hasAcked(n))
 	lt.Shutdown()
 
 	// A restart without a reset resumes: it processes only what is new.
 	produce(t, k.Brokers(), "orders", n, 1)
 	again := newLedger()
 	lt = run(t, context.Background(), "replayed", baseConfig(k, zk, "orders"), 2, again, 0)
-	wait(t, 30*time.Second, "the new message", func() bool { p, _ := again.counts(); return p >= 1 })
+	check.For(t, 30*time.Second, func() error {
+		if p, _ := again.counts(); p < 1 {
+			return errors.New("the new message not processed")
+		}
+		return nil
+	})
 	lt.Shutdown()
 	if p, _ := again.counts(); p != 1 {
 		t.Fatalf("a restart without a reset processed %d messages, want the 1 new one", p)
@@ -150,7 +144,7 @@ func TestReplayFromEarliest(t *testing.T) {
 	setByOperator(t, zo, "replayed", "orders", "orders", map[int32]int64{0: 0, 1: 0, 2: 0}) // earliest
 	replay := newLedger()
 	lt = run(t, context.Background(), "replayed", baseConfig(k, zk, "orders"), 2, replay, 0)
-	wait(t, 30*time.Second, "the replay", func() bool { p, _ := replay.counts(); return p == n+1 })
+	check.For(t, 30*time.Second, replay.hasProcessed(n+1))
 	lt.Shutdown()
 }
 
@@ -181,10 +175,8 @@ func TestPoisonMessageDeadLettered(t *testing.T) {
 	l := newLedger()
 	lt := run(t, context.Background(), "poisoned", conf, 1, l, 0)
 	defer lt.Shutdown()
-	wait(t, 30*time.Second, "the good messages", func() bool { p, _ := l.counts(); return p == 20 })
-	wait(t, 30*time.Second, "the offset stored past the poison", func() bool {
-		return stored(t, zo, "poisoned")[0] == 22
-	})
+	check.For(t, 30*time.Second, l.hasProcessed(20))
+	check.For(t, 30*time.Second, storedAt(t, zo, "poisoned", map[int32]int64{0: 22}))
 
 	c, err := sarama.NewConsumer(k.Brokers(), sarama.NewConfig())
 	if err != nil {
@@ -242,24 +234,17 @@ func TestZooKeeperOutage(t *testing.T) {
 	produce(t, k.Brokers(), "orders", 0, n/2)
 	lt := run(t, context.Background(), "outage", baseConfig(k, zk, "orders"), 2, l, 10)
 	defer lt.Shutdown()
-	wait(t, 30*time.Second, "the first half", func() bool { p, _ := l.counts(); return p == n/2 })
+	check.For(t, 30*time.Second, l.hasProcessed(n/2))
 
 	zk.Stop()
 	produce(t, k.Brokers(), "orders", n/2, n/2)
-	wait(t, 30*time.Second, "the second half processed while ZooKeeper is down", func() bool { p, _ := l.counts(); return p == n })
+	// The second half, processed while ZooKeeper is down.
+	check.For(t, 30*time.Second, l.hasProcessed(n))
 	time.Sleep(10 * time.Second) // the outage the issue asks for: long enough to expire the session
 	zk.Start()
 
 	ends := endOffsets(t, k.Brokers(), "orders")
-	wait(t, 60*time.Second, "offsets stored after ZooKeeper is back", func() bool {
-		got := stored(t, zo, "outage")
-		for p, end := range ends {
-			if got[p] != end {
-				return false
-			}
-		}
-		return true
-	})
+	check.For(t, 60*time.Second, storedAt(t, zo, "outage", ends))
 }
 
 // Messages produced by kcat, a third-party client, are consumed like any.
@@ -282,7 +267,7 @@ func TestKcatProducedMessages(t *testing.T) {
 	l := newLedger()
 	lt := run(t, context.Background(), "kcat", baseConfig(k, zk, "orders"), 2, l, 0)
 	defer lt.Shutdown()
-	wait(t, 30*time.Second, "kcat's messages", func() bool { p, _ := l.counts(); return p == 1000 })
+	check.For(t, 30*time.Second, l.hasProcessed(1000))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.processed["订单-999"] != 1 {
