@@ -2,13 +2,16 @@ package actors
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 )
 
 // fanOut emits n anchored copies of its input, then acks it.
@@ -64,31 +67,36 @@ func TestDiamondTreeCompletesExactlyWhenLastEdgeAcked(t *testing.T) {
 	var released atomic.Int32
 	var held []*topology.Tuple
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &notifySpout{ledgerSpout{l: l}, &spoutAcked} }, 1)
-	fields := topology.NewFields("id", "key")
-	b.SetBolt("a", basic(fields, fanOut(3)), 1).ShuffleGrouping("spout")
-	b.SetBolt("b", basic(fields, fanOut(3)), 1).ShuffleGrouping("spout")
+	b.SetSpout("spout", func() topology.Spout { return &notifySpout{l.Spout(), &spoutAcked} }, 1)
+	b.SetBolt("a", topologytest.BasicFunc(idFields, fanOut(3)), 1).ShuffleGrouping("spout")
+	b.SetBolt("b", topologytest.BasicFunc(idFields, fanOut(3)), 1).ShuffleGrouping("spout")
 	b.SetBolt("c", func() topology.Bolt {
 		return &holder{held: &held, spoutAcked: &spoutAcked, early: &early, released: &released}
 	}, 1).ShuffleGrouping("a").ShuffleGrouping("b").TickFrequency(20 * time.Millisecond)
 	run(t, b, topology.Config{})
-	wait(t, 10*time.Second, "the tree to complete", spoutAcked.Load)
+	check.For(t, 10*time.Second, func() error {
+		if !spoutAcked.Load() {
+			return fmt.Errorf("the tree not complete: %d of 6 leaf acks", released.Load())
+		}
+		return nil
+	})
 	if early.Load() {
 		t.Fatal("the spout saw Ack while C still held an unacked tuple of the tree")
 	}
 	if n := released.Load(); n != 6 {
 		t.Fatalf("spout acked after %d of 6 leaf acks", n)
 	}
-	l.checkExactlyOnceAcks(t)
+	l.CheckExactlyOnce(t)
 }
 
+// notifySpout is a ledger's spout that sets acked at an Ack.
 type notifySpout struct {
-	ledgerSpout
+	topology.Spout
 	acked *atomic.Bool
 }
 
 func (s *notifySpout) Ack(id any) {
-	s.ledgerSpout.Ack(id)
+	s.Spout.Ack(id)
 	s.acked.Store(true)
 }
 
@@ -97,7 +105,6 @@ func (s *notifySpout) Ack(id any) {
 func TestDiamondWithRandomFailuresReplaysUntilAllAcked(t *testing.T) {
 	const n = 10000
 	l := newLedger(n)
-	fields := topology.NewFields("id", "key")
 	failSome := func(t *topology.Tuple, out topology.BasicOutputCollector) error {
 		if rand.IntN(100) == 0 {
 			return errors.New("random failure")
@@ -106,21 +113,21 @@ func TestDiamondWithRandomFailuresReplaysUntilAllAcked(t *testing.T) {
 	}
 	var leaves atomic.Int64
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 2)
-	b.SetBolt("a", basic(fields, failSome), 3).ShuffleGrouping("spout")
-	b.SetBolt("b", basic(fields, fanOut(3)), 2).FieldsGrouping("spout", "key")
-	b.SetBolt("c", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error {
+	b.SetSpout("spout", l.Spout, 2)
+	b.SetBolt("a", topologytest.BasicFunc(idFields, failSome), 3).ShuffleGrouping("spout")
+	b.SetBolt("b", topologytest.BasicFunc(idFields, fanOut(3)), 2).FieldsGrouping("spout", "key")
+	b.SetBolt("c", topologytest.BasicFunc(nil, func(*topology.Tuple, topology.BasicOutputCollector) error {
 		leaves.Add(1)
 		return nil
 	}), 3).ShuffleGrouping("a").FieldsGrouping("b", "id")
 	lt := run(t, b, topology.Config{MessageTimeout: 2 * time.Second})
-	wait(t, 60*time.Second, "every id acked", func() bool { return l.ackedCount() == n })
-	l.checkExactlyOnceAcks(t)
-	if l.failedTotal() == 0 {
+	check.For(t, 60*time.Second, l.AllAcked)
+	l.CheckExactlyOnce(t)
+	if l.Failed() == 0 {
 		t.Fatal("no tree failed; the test did not exercise replay")
 	}
 	checkNothingPending(t, lt)
-	t.Logf("%d trees failed and were replayed; %d leaf tuples executed", l.failedTotal(), leaves.Load())
+	t.Logf("%d trees failed and were replayed; %d leaf tuples executed", l.Failed(), leaves.Load())
 }
 
 // TestBoltThatNeverAcksTimesOut: the spout sees Fail after MessageTimeout.
@@ -130,7 +137,7 @@ func TestBoltThatNeverAcksTimesOut(t *testing.T) {
 	var failedAt []time.Time
 	b := topology.NewBuilder()
 	b.SetSpout("spout", func() topology.Spout {
-		return &timingSpout{ledgerSpout: ledgerSpout{l: l}, onFail: func() {
+		return &timingSpout{Spout: l.Spout(), onFail: func() {
 			mu.Lock()
 			failedAt = append(failedAt, time.Now())
 			mu.Unlock()
@@ -140,30 +147,33 @@ func TestBoltThatNeverAcksTimesOut(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	start := time.Now()
 	run(t, b, topology.Config{MessageTimeout: timeout})
-	wait(t, 10*time.Second, "a Fail", func() bool { return l.failedTotal() >= 5 })
+	check.For(t, 10*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(failedAt) < 5 {
+			return fmt.Errorf("%d of 5 trees failed", len(failedAt))
+		}
+		return nil
+	})
 	mu.Lock()
 	first := failedAt[0]
 	mu.Unlock()
 	if d := first.Sub(start); d < timeout {
 		t.Fatalf("failed after %v, before the %v timeout", d, timeout)
 	}
-	if l.ackedCount() != 0 {
-		t.Fatalf("%d swallowed tuples were acked", l.ackedCount())
+	if l.Acked() != 0 {
+		t.Fatalf("%d swallowed tuples were acked", l.Acked())
 	}
 }
 
+// timingSpout is a ledger's spout that calls onFail at a Fail instead of
+// replaying the id: the test times the failures of the first emits.
 type timingSpout struct {
-	ledgerSpout
+	topology.Spout
 	onFail func()
 }
 
-func (s *timingSpout) Fail(id any) {
-	s.onFail()
-	// no replay: the test counts failures
-	s.l.mu.Lock()
-	s.l.failed[id.(int)]++
-	s.l.mu.Unlock()
-}
+func (s *timingSpout) Fail(any) { s.onFail() }
 
 // swallower never acks.
 type swallower struct{}
@@ -181,36 +191,37 @@ func TestCrashingBoltRestartsAndLosesNothing(t *testing.T) {
 	l := newLedger(n)
 	var executed atomic.Int64
 	prepared := atomic.Int64{}
+	crashy := topologytest.BasicFunc(nil, func(*topology.Tuple, topology.BasicOutputCollector) error {
+		if executed.Add(1)%1000 == 0 {
+			panic("every 1000th tuple")
+		}
+		return nil
+	})
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
-	b.SetBolt("crashy", topology.Basic(func() topology.BasicBolt {
+	b.SetSpout("spout", l.Spout, 1)
+	b.SetBolt("crashy", func() topology.Bolt {
 		prepared.Add(1)
-		return &funcBolt{exec: func(*topology.Tuple, topology.BasicOutputCollector) error {
-			if executed.Add(1)%1000 == 0 {
-				panic("every 1000th tuple")
-			}
-			return nil
-		}}
-	}), 2).ShuffleGrouping("spout")
+		return crashy()
+	}, 2).ShuffleGrouping("spout")
 	lt := run(t, b, topology.Config{MessageTimeout: time.Minute, RestartBackoff: time.Millisecond})
-	wait(t, 60*time.Second, "every id acked", func() bool { return l.ackedCount() == n })
-	l.checkExactlyOnceAcks(t)
+	check.For(t, 60*time.Second, l.AllAcked)
+	l.CheckExactlyOnce(t)
 	m, _ := lt.Component("crashy")
 	if m.Restarts < 10 {
 		t.Fatalf("restarts = %d, want at least 10", m.Restarts)
 	}
-	if l.failedTotal() < int(m.Restarts) {
-		t.Fatalf("%d restarts but only %d failed trees: the crashing tuple was not failed", m.Restarts, l.failedTotal())
+	if l.Failed() < int(m.Restarts) {
+		t.Fatalf("%d restarts but only %d failed trees: the crashing tuple was not failed", m.Restarts, l.Failed())
 	}
 	if m.LastError != "bolt crashed: every 1000th tuple" {
 		t.Fatalf("last error %q, want the panic", m.LastError)
 	}
-	t.Logf("%d restarts, %d factory calls, %d replays", m.Restarts, prepared.Load(), l.failedTotal())
+	t.Logf("%d restarts, %d factory calls, %d replays", m.Restarts, prepared.Load(), l.Failed())
 }
 
-// crashSpout panics in NextTuple now and then.
+// crashSpout is a ledger's spout that panics in NextTuple now and then.
 type crashSpout struct {
-	ledgerSpout
+	topology.Spout
 	calls *atomic.Int64
 }
 
@@ -222,7 +233,7 @@ func (s *crashSpout) NextTuple() {
 	if c := s.calls.Add(1); c%500 == 0 && c <= 2500 {
 		panic("spout crash")
 	}
-	s.ledgerSpout.NextTuple()
+	s.Spout.NextTuple()
 }
 
 func TestCrashingSpoutRestartsAndLosesNothing(t *testing.T) {
@@ -230,31 +241,15 @@ func TestCrashingSpoutRestartsAndLosesNothing(t *testing.T) {
 	l := newLedger(n)
 	var calls atomic.Int64
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &crashSpout{ledgerSpout{l: l}, &calls} }, 1)
-	b.SetBolt("sink", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }), 2).ShuffleGrouping("spout")
+	b.SetSpout("spout", func() topology.Spout { return &crashSpout{l.Spout(), &calls} }, 1)
+	b.SetBolt("sink", topologytest.BasicFunc(nil, ackAll), 2).ShuffleGrouping("spout")
 	lt := run(t, b, topology.Config{MessageTimeout: time.Minute, RestartBackoff: time.Millisecond})
-	wait(t, 60*time.Second, "every id acked", func() bool { return l.ackedCount() == n })
+	check.For(t, 60*time.Second, l.AllAcked)
 	m, _ := lt.Component("spout")
 	if m.Restarts != 5 {
 		t.Fatalf("the spout restarted %d times, want 5", m.Restarts)
 	}
 	checkNothingPending(t, lt)
-}
-
-// sideSpout emits each id of its ledger on a stream no bolt subscribes to.
-type sideSpout struct{ ledgerSpout }
-
-func (s *sideSpout) DeclareOutputFields(d *topology.OutputDeclarer) {
-	s.ledgerSpout.DeclareOutputFields(d)
-	d.DeclareStream("side", topology.NewFields("id"))
-}
-
-func (s *sideSpout) NextTuple() {
-	if id, ok := s.l.take(); ok {
-		if err := s.out.EmitTo("side", topology.Values{int64(id)}, id); err != nil {
-			panic(err)
-		}
-	}
 }
 
 // TestTreeWithNoEdgesIsAcked: a tracked tuple on a stream nobody subscribes
@@ -263,10 +258,20 @@ func TestTreeWithNoEdgesIsAcked(t *testing.T) {
 	const n = 1000
 	l := newLedger(n)
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &sideSpout{ledgerSpout{l: l}} }, 1)
-	b.SetBolt("sink", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }), 1).ShuffleGrouping("spout")
+	// Each id goes out on a stream no bolt subscribes to.
+	b.SetSpout("spout", func() topology.Spout {
+		return &streamSpout{Spout: l.Spout(),
+			declare: func(d *topology.OutputDeclarer) {
+				d.Declare(idFields)
+				d.DeclareStream("side", idFields)
+			},
+			emit: func(_ *topology.TopologyContext, out topology.SpoutOutputCollector, values topology.Values, msgID any) error {
+				return out.EmitTo("side", values, msgID)
+			}}
+	}, 1)
+	b.SetBolt("sink", topologytest.BasicFunc(nil, ackAll), 1).ShuffleGrouping("spout")
 	lt := run(t, b, topology.Config{})
-	wait(t, 10*time.Second, "every id acked", func() bool { return l.ackedCount() == n })
-	l.checkExactlyOnceAcks(t)
+	check.For(t, 10*time.Second, l.AllAcked)
+	l.CheckExactlyOnce(t)
 	checkNothingPending(t, lt)
 }

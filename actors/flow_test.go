@@ -1,12 +1,15 @@
 package actors
 
 import (
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 )
 
 // endlessSpout emits untracked tuples for as long as it is asked to.
@@ -42,10 +45,10 @@ func TestSlowBoltSlowsSpoutAndBoundsMemory(t *testing.T) {
 	payload := make([]byte, 1024)
 	b := topology.NewBuilder()
 	b.SetSpout("spout", func() topology.Spout { return &endlessSpout{emitted: &emitted, payload: payload} }, 1)
-	b.SetBolt("fast", basic(topology.NewFields("n", "payload"), func(t *topology.Tuple, out topology.BasicOutputCollector) error {
+	b.SetBolt("fast", topologytest.BasicFunc(topology.NewFields("n", "payload"), func(t *topology.Tuple, out topology.BasicOutputCollector) error {
 		return out.Emit(t.Values())
 	}), 1).ShuffleGrouping("spout")
-	b.SetBolt("slow", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error {
+	b.SetBolt("slow", topologytest.BasicFunc(nil, func(*topology.Tuple, topology.BasicOutputCollector) error {
 		time.Sleep(50 * time.Microsecond)
 		slowExecuted.Add(1)
 		return nil
@@ -91,45 +94,33 @@ func TestCycleDoesNotDeadlock(t *testing.T) {
 	const n = 2000
 	l := newLedger(n)
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
+	b.SetSpout("spout", l.Spout, 1)
 	hop := func(t *topology.Tuple, out topology.BasicOutputCollector) error {
 		if left := t.Int64ByField("id") % 5; left > 0 {
 			return out.EmitTo("again", topology.Values{t.Int64ByField("id") - 1, t.StringByField("key")})
 		}
 		return nil
 	}
-	loop := func() topology.Bolt {
-		return topology.Basic(func() topology.BasicBolt { return &streamBolt{stream: "again", exec: hop} })()
-	}
+	loop := streamFunc(idFields, hop, "again")
 	b.SetBolt("loop", loop, 2).ShuffleGrouping("spout").Grouping("loop2", "again", topology.Grouping{Kind: topology.GroupingShuffle})
 	b.SetBolt("loop2", loop, 2).Grouping("loop", "again", topology.Grouping{Kind: topology.GroupingShuffle})
 	run(t, b, topology.Config{BatchSize: 4, MaxPendingBatches: 1})
-	wait(t, 30*time.Second, "every id acked through the cycle", func() bool { return l.ackedCount() == n })
-	l.checkExactlyOnceAcks(t)
+	check.For(t, 30*time.Second, l.AllAcked)
+	l.CheckExactlyOnce(t)
 }
-
-// streamBolt declares one named stream.
-type streamBolt struct {
-	stream string
-	exec   func(*topology.Tuple, topology.BasicOutputCollector) error
-}
-
-func (b *streamBolt) DeclareOutputFields(d *topology.OutputDeclarer) {
-	d.DeclareStream(b.stream, topology.NewFields("id", "key"))
-}
-func (b *streamBolt) Prepare(*topology.TopologyContext) error { return nil }
-func (b *streamBolt) Execute(t *topology.Tuple, out topology.BasicOutputCollector) error {
-	return b.exec(t, out)
-}
-func (b *streamBolt) Cleanup() error { return nil }
 
 func TestMaxSpoutPendingBoundsTreesInFlight(t *testing.T) {
 	l := newLedger(1 << 30)
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
+	b.SetSpout("spout", l.Spout, 1)
 	b.SetBolt("swallow", func() topology.Bolt { return &swallower{} }, 1).ShuffleGrouping("spout")
 	lt := run(t, b, topology.Config{MaxSpoutPending: 100, MessageTimeout: time.Minute})
-	wait(t, 5*time.Second, "100 pending", func() bool { return lt.pending() == 100 })
+	check.For(t, 5*time.Second, func() error {
+		if n := lt.pending(); n != 100 {
+			return fmt.Errorf("%d trees pending, want 100", n)
+		}
+		return nil
+	})
 	m, _ := lt.Component("spout")
 	if m.Emitted != 100 {
 		t.Fatalf("emitted %d with MaxSpoutPending 100 and nothing acked", m.Emitted)

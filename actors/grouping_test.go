@@ -2,11 +2,13 @@ package actors
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/topology"
 )
 
@@ -55,13 +57,13 @@ func (b *recorder) Cleanup() error { return nil }
 // grouping to a 4-task recorder and returns what each task received.
 func groupingRun(t *testing.T, n int, subscribe func(d *topology.BoltDeclarer)) (*receipts, []int) {
 	t.Helper()
-	l := newLedger(n)
+	l := newKeyedLedger(n, 10)
 	r := &receipts{}
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l, keys: 10} }, 1)
+	b.SetSpout("spout", l.Spout, 1)
 	subscribe(b.SetBolt("rec", func() topology.Bolt { return &recorder{r: r} }, 4))
 	lt := run(t, b, topology.Config{})
-	wait(t, 10*time.Second, "all acked", func() bool { return l.ackedCount() == n })
+	check.For(t, 10*time.Second, l.AllAcked)
 	return r, lt.rt.topo.Tasks("rec")
 }
 
@@ -199,40 +201,21 @@ func TestCustomGroupingChoosesTasks(t *testing.T) {
 	}
 }
 
-// directSpout emits each id on a direct stream to the task id%4 of "rec".
-type directSpout struct {
-	ledgerSpout
-	targets []int
-}
-
-func (s *directSpout) DeclareOutputFields(d *topology.OutputDeclarer) {
-	d.DeclareDirectStream("direct", topology.NewFields("id", "key"))
-}
-
-func (s *directSpout) Open(tc *topology.TopologyContext, out topology.SpoutOutputCollector) error {
-	s.targets = tc.ComponentTasks("rec")
-	s.out = out
-	return nil
-}
-
-func (s *directSpout) NextTuple() {
-	id, ok := s.l.take()
-	if !ok {
-		return
-	}
-	if err := s.out.EmitDirect(s.targets[id%4], "direct", topology.Values{int64(id), "k"}, id); err != nil {
-		panic(err)
-	}
-}
-
 func TestDirectGroupingOnNamedStream(t *testing.T) {
 	l := newLedger(400)
 	r := &receipts{}
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &directSpout{ledgerSpout: ledgerSpout{l: l}} }, 1)
+	// Each id goes on a direct stream to the task id%4 of "rec".
+	b.SetSpout("spout", func() topology.Spout {
+		return &streamSpout{Spout: l.Spout(),
+			declare: func(d *topology.OutputDeclarer) { d.DeclareDirectStream("direct", idFields) },
+			emit: func(tc *topology.TopologyContext, out topology.SpoutOutputCollector, values topology.Values, msgID any) error {
+				return out.EmitDirect(tc.ComponentTasks("rec")[msgID.(int)%4], "direct", values, msgID)
+			}}
+	}, 1)
 	b.SetBolt("rec", func() topology.Bolt { return &recorder{r: r} }, 4).DirectGrouping("spout", "direct")
 	lt := run(t, b, topology.Config{})
-	wait(t, 10*time.Second, "all acked", func() bool { return l.ackedCount() == 400 })
+	check.For(t, 10*time.Second, l.AllAcked)
 	for i, task := range lt.rt.topo.Tasks("rec") {
 		if len(r.byTask[task]) != 100 {
 			t.Errorf("task %d got %d, want 100", task, len(r.byTask[task]))
@@ -245,41 +228,38 @@ func TestDirectGroupingOnNamedStream(t *testing.T) {
 	}
 }
 
-// twoStreamSpout emits even ids on "even" and odd ids on "odd".
-type twoStreamSpout struct{ ledgerSpout }
-
-func (s *twoStreamSpout) DeclareOutputFields(d *topology.OutputDeclarer) {
-	d.DeclareStream("even", topology.NewFields("id"))
-	d.DeclareStream("odd", topology.NewFields("id"))
-}
-
-func (s *twoStreamSpout) NextTuple() {
-	id, ok := s.l.take()
-	if !ok {
-		return
-	}
-	stream := "even"
-	if id%2 == 1 {
-		stream = "odd"
-	}
-	if err := s.out.EmitTo(stream, topology.Values{int64(id)}, id); err != nil {
-		panic(err)
-	}
-}
-
 func TestGroupingsOnNamedStreams(t *testing.T) {
 	l := newLedger(1000)
 	odd, all := &receipts{}, &receipts{}
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &twoStreamSpout{ledgerSpout{l: l}} }, 1)
+	// Even ids go on "even", odd ones on "odd".
+	b.SetSpout("spout", func() topology.Spout {
+		return &streamSpout{Spout: l.Spout(),
+			declare: func(d *topology.OutputDeclarer) {
+				d.DeclareStream("even", topology.NewFields("id"))
+				d.DeclareStream("odd", topology.NewFields("id"))
+			},
+			emit: func(_ *topology.TopologyContext, out topology.SpoutOutputCollector, values topology.Values, msgID any) error {
+				stream := "even"
+				if msgID.(int)%2 == 1 {
+					stream = "odd"
+				}
+				return out.EmitTo(stream, values[:1], msgID)
+			}}
+	}, 1)
 	b.SetBolt("odd", func() topology.Bolt { return &recorder{r: odd} }, 2).
 		Grouping("spout", "odd", topology.Grouping{Kind: topology.GroupingFields, Fields: topology.NewFields("id")})
 	b.SetBolt("all", func() topology.Bolt { return &recorder{r: all} }, 2).
 		Grouping("spout", "odd", topology.Grouping{Kind: topology.GroupingAll}).
 		Grouping("spout", "even", topology.Grouping{Kind: topology.GroupingShuffle})
 	run(t, b, topology.Config{})
-	wait(t, 10*time.Second, "all acked", func() bool { return l.ackedCount() == 1000 })
-	wait(t, 5*time.Second, "receipts", func() bool { return odd.count() == 500 && all.count() == 1500 })
+	check.For(t, 10*time.Second, l.AllAcked)
+	check.For(t, 5*time.Second, func() error {
+		if o, a := odd.count(), all.count(); o != 500 || a != 1500 {
+			return fmt.Errorf("odd got %d of 500 tuples, all %d of 1500", o, a)
+		}
+		return nil
+	})
 	for _, ids := range odd.byTask {
 		for _, id := range ids {
 			if id%2 != 1 {
@@ -291,7 +271,7 @@ func TestGroupingsOnNamedStreams(t *testing.T) {
 
 func TestCustomGroupingFactoryReturningNilIsAnError(t *testing.T) {
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(1)} }, 1)
+	b.SetSpout("spout", newLedger(1).Spout, 1)
 	b.SetBolt("rec", func() topology.Bolt { return &recorder{r: &receipts{}} }, 1).
 		CustomGrouping("spout", func() topology.CustomGrouping { return nil })
 	topo, err := b.Build()

@@ -3,58 +3,110 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 )
 
-// lifecycleSpout counts lifecycle calls.
+// lifecycleSpout is a ledger's spout that counts its lifecycle calls, and
+// the trees it has out: emitted, neither acked nor failed yet.
 type lifecycleSpout struct {
-	ledgerSpout
+	topology.Spout
 	opened, closed, activated, deactivated *atomic.Int64
+	out                                    *atomic.Int64
 }
 
 func (s *lifecycleSpout) Open(tc *topology.TopologyContext, out topology.SpoutOutputCollector) error {
 	s.opened.Add(1)
-	return s.ledgerSpout.Open(tc, out)
+	return s.Spout.Open(tc, emitFunc{out, func(values topology.Values, msgID any) error {
+		err := out.Emit(values, msgID)
+		if err == nil {
+			s.out.Add(1)
+		}
+		return err
+	}})
 }
-func (s *lifecycleSpout) Close() error { s.closed.Add(1); return nil }
-func (s *lifecycleSpout) Activate()    { s.activated.Add(1) }
-func (s *lifecycleSpout) Deactivate()  { s.deactivated.Add(1) }
+func (s *lifecycleSpout) Ack(msgID any)  { s.out.Add(-1); s.Spout.Ack(msgID) }
+func (s *lifecycleSpout) Fail(msgID any) { s.out.Add(-1); s.Spout.Fail(msgID) }
+func (s *lifecycleSpout) Close() error   { s.closed.Add(1); return s.Spout.Close() }
+func (s *lifecycleSpout) Activate()      { s.activated.Add(1) }
+func (s *lifecycleSpout) Deactivate()    { s.deactivated.Add(1) }
 
-type cleanupBolt struct {
-	funcBolt
-	cleaned *atomic.Int64
+// lifecycleBolt is a basic bolt that counts its Prepare and Cleanup calls,
+// fails the first failPrepares Prepares, and runs exec (when set) before it
+// acks a tuple: topologytest.BasicFunc's bolts have no hooks into their
+// lifecycle.
+type lifecycleBolt struct {
+	prepared, cleaned *atomic.Int64
+	failPrepares      int64
+	exec              func()
 }
 
-func (b *cleanupBolt) Cleanup() error { b.cleaned.Add(1); return nil }
+func (b *lifecycleBolt) DeclareOutputFields(*topology.OutputDeclarer) {}
+func (b *lifecycleBolt) Prepare(*topology.TopologyContext) error {
+	if b.prepared.Add(1) <= b.failPrepares {
+		return errors.New("database not ready")
+	}
+	return nil
+}
+func (b *lifecycleBolt) Execute(*topology.Tuple, topology.BasicOutputCollector) error {
+	if b.exec != nil {
+		b.exec()
+	}
+	return nil
+}
+func (b *lifecycleBolt) Cleanup() error { b.cleaned.Add(1); return nil }
+
+// lifecycleBolts returns a factory of lifecycleBolts that count on prepared
+// and cleaned.
+func lifecycleBolts(prepared, cleaned *atomic.Int64, failPrepares int64, exec func()) func() topology.Bolt {
+	return topology.Basic(func() topology.BasicBolt {
+		return &lifecycleBolt{prepared: prepared, cleaned: cleaned, failPrepares: failPrepares, exec: exec}
+	})
+}
 
 func TestDeactivateStopsSpoutsAndKillClosesEverything(t *testing.T) {
 	l := newLedger(1 << 30)
-	var opened, closed, activated, deactivated, cleaned atomic.Int64
+	var opened, closed, activated, deactivated, out, prepared, cleaned atomic.Int64
 	b := topology.NewBuilder()
 	b.SetSpout("spout", func() topology.Spout {
-		return &lifecycleSpout{ledgerSpout{l: l}, &opened, &closed, &activated, &deactivated}
+		return &lifecycleSpout{l.Spout(), &opened, &closed, &activated, &deactivated, &out}
 	}, 2)
-	b.SetBolt("sink", topology.Basic(func() topology.BasicBolt {
-		return &cleanupBolt{funcBolt{exec: func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }}, &cleaned}
-	}), 3).ShuffleGrouping("spout")
+	b.SetBolt("sink", lifecycleBolts(&prepared, &cleaned, 0, nil), 3).ShuffleGrouping("spout")
 	lt := run(t, b, topology.Config{})
-	wait(t, 5*time.Second, "spouts active", func() bool { return activated.Load() == 2 && l.ackedCount() > 100 })
+	check.For(t, 5*time.Second, func() error {
+		if a, n := activated.Load(), l.Acked(); a != 2 || n <= 100 {
+			return fmt.Errorf("%d of 2 spouts activated, %d ids acked, want over 100", a, n)
+		}
+		return nil
+	})
 
 	lt.Deactivate()
-	wait(t, 5*time.Second, "spouts deactivated", func() bool { return deactivated.Load() == 2 })
-	wait(t, 5*time.Second, "pending trees to drain", func() bool { return lt.pending() == 0 })
-	before := l.ackedCount()
+	check.For(t, 5*time.Second, func() error {
+		if d := deactivated.Load(); d != 2 {
+			return fmt.Errorf("%d of 2 spouts deactivated", d)
+		}
+		return nil
+	})
+	checkNothingPending(t, lt)
+	before := l.Acked()
 	time.Sleep(50 * time.Millisecond) // a window in which an active spout would emit thousands
-	if after := l.ackedCount(); after != before {
+	if after := l.Acked(); after != before {
 		t.Fatalf("deactivated spouts kept emitting: %d → %d acked", before, after)
 	}
 	lt.Activate()
-	wait(t, 5*time.Second, "spouts emitting again", func() bool { return l.ackedCount() > before+100 })
+	check.For(t, 5*time.Second, func() error {
+		if n := l.Acked(); n <= before+100 {
+			return fmt.Errorf("%d ids acked since activation, want over 100", n-before)
+		}
+		return nil
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -73,23 +125,20 @@ func TestDeactivateStopsSpoutsAndKillClosesEverything(t *testing.T) {
 		t.Fatalf("second Kill: %v, want ErrStopped", err)
 	}
 	// Every tree emitted before Kill completed: Kill waits for them.
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for id, n := range l.emitted {
-		if l.acked[id] != 1 && l.failed[id] == 0 {
-			t.Fatalf("id %d emitted %d times, never acked or failed", id, n)
-		}
+	if n := out.Load(); n != 0 {
+		t.Fatalf("%d trees emitted, never acked or failed", n)
 	}
 }
 
 func TestCancelledContextShutsTheTopologyDown(t *testing.T) {
 	var closed atomic.Int64
-	var o, a, d atomic.Int64
+	var o, a, d, out atomic.Int64
+	l := newLedger(10)
 	b := topology.NewBuilder()
 	b.SetSpout("spout", func() topology.Spout {
-		return &lifecycleSpout{ledgerSpout{l: newLedger(10)}, &o, &closed, &a, &d}
+		return &lifecycleSpout{l.Spout(), &o, &closed, &a, &d, &out}
 	}, 1)
-	b.SetBolt("sink", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }), 1).ShuffleGrouping("spout")
+	b.SetBolt("sink", topologytest.BasicFunc(nil, ackAll), 1).ShuffleGrouping("spout")
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
@@ -113,8 +162,8 @@ func TestCancelledContextShutsTheTopologyDown(t *testing.T) {
 func TestTickTuplesArriveAtTheirFrequency(t *testing.T) {
 	var ticks atomic.Int64
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(0)} }, 1)
-	b.SetBolt("ticked", basic(nil, func(tp *topology.Tuple, _ topology.BasicOutputCollector) error {
+	b.SetSpout("spout", newLedger(0).Spout, 1)
+	b.SetBolt("ticked", topologytest.BasicFunc(nil, func(tp *topology.Tuple, _ topology.BasicOutputCollector) error {
 		if tp.IsTick() {
 			ticks.Add(1)
 		}
@@ -122,36 +171,26 @@ func TestTickTuplesArriveAtTheirFrequency(t *testing.T) {
 	}), 2).ShuffleGrouping("spout").TickFrequency(10 * time.Millisecond)
 	start := time.Now()
 	run(t, b, topology.Config{})
-	wait(t, 5*time.Second, "ticks on both tasks", func() bool { return ticks.Load() >= 10 })
+	check.For(t, 5*time.Second, func() error {
+		if n := ticks.Load(); n < 10 {
+			return fmt.Errorf("%d of 10 ticks on both tasks", n)
+		}
+		return nil
+	})
 	// 10 ticks over two tasks take at least 5 periods.
 	if d := time.Since(start); d < 40*time.Millisecond {
 		t.Fatalf("10 ticks after %v: faster than the frequency", d)
 	}
 }
 
-// failingPrepare fails Prepare the first two times.
-type failingPrepare struct {
-	funcBolt
-	calls *atomic.Int64
-}
-
-func (b *failingPrepare) Prepare(*topology.TopologyContext) error {
-	if b.calls.Add(1) <= 2 {
-		return errors.New("database not ready")
-	}
-	return nil
-}
-
 func TestPrepareErrorIsRetriedWithBackoff(t *testing.T) {
 	l := newLedger(100)
-	var calls atomic.Int64
+	var calls, cleaned atomic.Int64
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
-	b.SetBolt("late", topology.Basic(func() topology.BasicBolt {
-		return &failingPrepare{funcBolt{exec: func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }}, &calls}
-	}), 1).ShuffleGrouping("spout")
+	b.SetSpout("spout", l.Spout, 1)
+	b.SetBolt("late", lifecycleBolts(&calls, &cleaned, 2, nil), 1).ShuffleGrouping("spout")
 	lt := run(t, b, topology.Config{RestartBackoff: 5 * time.Millisecond, MessageTimeout: time.Minute})
-	wait(t, 10*time.Second, "every id acked", func() bool { return l.ackedCount() == 100 })
+	check.For(t, 10*time.Second, l.AllAcked)
 	if calls.Load() != 3 {
 		t.Fatalf("Prepare called %d times, want 3", calls.Load())
 	}
@@ -167,8 +206,8 @@ func TestPrepareErrorIsRetriedWithBackoff(t *testing.T) {
 func TestBadEmitsAreClearErrors(t *testing.T) {
 	errs := make(chan error, 10)
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(1)} }, 1)
-	b.SetBolt("bad", basic(topology.NewFields("a", "b"), func(tp *topology.Tuple, out topology.BasicOutputCollector) error {
+	b.SetSpout("spout", newLedger(1).Spout, 1)
+	b.SetBolt("bad", topologytest.BasicFunc(topology.NewFields("a", "b"), func(tp *topology.Tuple, out topology.BasicOutputCollector) error {
 		errs <- out.EmitTo("nope", topology.Values{1, 2})
 		errs <- out.Emit(topology.Values{1})
 		errs <- out.EmitDirect(1, topology.DefaultStream, topology.Values{1, 2})
@@ -195,9 +234,11 @@ func TestBadEmitsAreClearErrors(t *testing.T) {
 		t.Log(err)
 		last = err
 	}
-	wait(t, time.Second, "errors counted", func() bool {
-		m, _ := lt.Component("bad")
-		return m.Errors == 4
+	check.For(t, time.Second, func() error {
+		if m, _ := lt.Component("bad"); m.Errors != 4 {
+			return fmt.Errorf("%d of 4 errors counted", m.Errors)
+		}
+		return nil
 	})
 	// As Storm UI's "Last error": the latest, with its time.
 	m, _ := lt.Component("bad")
@@ -210,7 +251,7 @@ func TestBadEmitsAreClearErrors(t *testing.T) {
 // tasks' PIDs, so it is held to the name rule.
 func TestRunRefusesATopologyNameOutsideTheRule(t *testing.T) {
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(0)} }, 1)
+	b.SetSpout("spout", newLedger(0).Spout, 1)
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
@@ -230,14 +271,16 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	const n = 3000
 	l := newLedger(n)
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
-	b.SetBolt("double", basic(topology.NewFields("id", "key"), fanOut(2)), 2).ShuffleGrouping("spout")
-	b.SetBolt("sink", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }), 2).AllGrouping("double")
+	b.SetSpout("spout", l.Spout, 1)
+	b.SetBolt("double", topologytest.BasicFunc(idFields, fanOut(2)), 2).ShuffleGrouping("spout")
+	b.SetBolt("sink", topologytest.BasicFunc(nil, ackAll), 2).AllGrouping("double")
 	lt := run(t, b, topology.Config{})
-	wait(t, 10*time.Second, "all acked", func() bool { return l.ackedCount() == n })
-	wait(t, 2*time.Second, "metrics published", func() bool {
-		m, _ := lt.Component("sink")
-		return m.Executed == 4*n
+	check.For(t, 10*time.Second, l.AllAcked)
+	check.For(t, 2*time.Second, func() error {
+		if m, _ := lt.Component("sink"); m.Executed != 4*n {
+			return fmt.Errorf("the sink's metrics say %d of %d executed", m.Executed, 4*n)
+		}
+		return nil
 	})
 	spout, _ := lt.Component("spout")
 	double, _ := lt.Component("double")
@@ -301,17 +344,18 @@ func TestProcessLatencyCoversLateAcks(t *testing.T) {
 	const n = 2000
 	l := newLedger(n)
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
+	b.SetSpout("spout", l.Spout, 1)
 	b.SetBolt("late", func() topology.Bolt { return &lateAckBolt{} }, 1).ShuffleGrouping("spout").TickFrequency(50 * time.Millisecond)
 	lt := run(t, b, topology.Config{})
-	wait(t, 20*time.Second, "all acked", func() bool { return l.ackedCount() == n })
+	check.For(t, 20*time.Second, l.AllAcked)
 	late, _ := lt.Component("late")
 	if late.ProcessLatency < 5*time.Millisecond || late.ProcessLatency <= late.ExecuteLatency || late.ProcessLatency > time.Second {
 		t.Fatalf("process latency %v, execute latency %v: want tens of milliseconds, above execute", late.ProcessLatency, late.ExecuteLatency)
 	}
 }
 
-// crashOnceSpout panics on its first NextTuple, once for the whole test.
+// crashOnceSpout is a lifecycleSpout that panics on its first NextTuple,
+// once for the whole test.
 type crashOnceSpout struct {
 	lifecycleSpout
 	crashed *atomic.Bool
@@ -328,22 +372,19 @@ func (s *crashOnceSpout) NextTuple() {
 // successor opens, so it releases what it holds.
 func TestCrashedInstancesAreClosed(t *testing.T) {
 	l := newLedger(100)
-	var opened, closed, activated, deactivated, cleaned atomic.Int64
+	var opened, closed, activated, deactivated, out, prepared, cleaned atomic.Int64
 	var spoutCrashed, boltCrashed atomic.Bool
 	b := topology.NewBuilder()
 	b.SetSpout("spout", func() topology.Spout {
-		return &crashOnceSpout{lifecycleSpout{ledgerSpout{l: l}, &opened, &closed, &activated, &deactivated}, &spoutCrashed}
+		return &crashOnceSpout{lifecycleSpout{l.Spout(), &opened, &closed, &activated, &deactivated, &out}, &spoutCrashed}
 	}, 1)
-	b.SetBolt("sink", topology.Basic(func() topology.BasicBolt {
-		return &cleanupBolt{funcBolt: funcBolt{exec: func(*topology.Tuple, topology.BasicOutputCollector) error {
-			if boltCrashed.CompareAndSwap(false, true) {
-				panic("first tuple")
-			}
-			return nil
-		}}, cleaned: &cleaned}
+	b.SetBolt("sink", lifecycleBolts(&prepared, &cleaned, 0, func() {
+		if boltCrashed.CompareAndSwap(false, true) {
+			panic("first tuple")
+		}
 	}), 1).ShuffleGrouping("spout")
 	lt := run(t, b, topology.Config{RestartBackoff: time.Millisecond})
-	wait(t, 10*time.Second, "every id acked", func() bool { return l.ackedCount() == 100 })
+	check.For(t, 10*time.Second, l.AllAcked)
 	if opened.Load() != 2 || closed.Load() != 1 || cleaned.Load() != 1 {
 		t.Fatalf("before shutdown: spout opened %d, closed %d; bolt cleaned up %d; want 2, 1, 1", opened.Load(), closed.Load(), cleaned.Load())
 	}

@@ -1,11 +1,14 @@
 package actors
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 )
 
 // Capacity is measured over windows of at least CapacityWindow, so readers
@@ -51,15 +54,8 @@ func TestMergeComponentsKeepsTheLatestError(t *testing.T) {
 	}
 }
 
-// parityBolt passes each tuple on on the stream of its id's parity.
-type parityBolt struct{ funcBolt }
-
-func (parityBolt) DeclareOutputFields(d *topology.OutputDeclarer) {
-	d.DeclareStream("even", topology.NewFields("id"))
-	d.DeclareStream("odd", topology.NewFields("id"))
-}
-
-func (parityBolt) Execute(t *topology.Tuple, out topology.BasicOutputCollector) error {
+// byParity passes each tuple's id on on the stream of its parity.
+func byParity(t *topology.Tuple, out topology.BasicOutputCollector) error {
 	id := t.Int64ByField("id")
 	stream := "odd"
 	if id%2 == 0 {
@@ -74,17 +70,19 @@ func TestMetricsSplitByStream(t *testing.T) {
 	const n = 2000
 	l := newLedger(n)
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
-	b.SetBolt("split", topology.Basic(func() topology.BasicBolt { return &parityBolt{} }), 2).ShuffleGrouping("spout")
-	sink := basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error { return nil })
+	b.SetSpout("spout", l.Spout, 1)
+	b.SetBolt("split", streamFunc(topology.NewFields("id"), byParity, "even", "odd"), 2).ShuffleGrouping("spout")
+	sink := topologytest.BasicFunc(nil, ackAll)
 	b.SetBolt("evens", sink, 2).Grouping("split", "even", topology.Grouping{Kind: topology.GroupingAll})
 	b.SetBolt("odds", sink, 1).Grouping("split", "odd", topology.Grouping{Kind: topology.GroupingShuffle})
 	lt := run(t, b, topology.Config{})
-	wait(t, 10*time.Second, "all acked", func() bool { return l.ackedCount() == n })
+	check.For(t, 10*time.Second, l.AllAcked)
 	want := []StreamMetrics{{Stream: "even", Emitted: n / 2, Transferred: n}, {Stream: "odd", Emitted: n / 2, Transferred: n / 2}}
-	wait(t, 2*time.Second, "stream counts published", func() bool {
-		m, _ := lt.Component("split")
-		return slices.Equal(m.Streams, want)
+	check.For(t, 2*time.Second, func() error {
+		if m, _ := lt.Component("split"); !slices.Equal(m.Streams, want) {
+			return fmt.Errorf("stream counts %+v, want %+v", m.Streams, want)
+		}
+		return nil
 	})
 	m, _ := lt.Component("split")
 	var perTask int64

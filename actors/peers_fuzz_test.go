@@ -9,6 +9,7 @@ import (
 	"github.com/squall-stream/squall/internal/topologyinternal"
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 	gproto "google.golang.org/protobuf/proto"
 )
 
@@ -25,8 +26,8 @@ type fuzzTasks struct {
 
 func newFuzzTasks(t testing.TB) *fuzzTasks {
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(0)} }, 2)
-	b.SetBolt("bolt", basic(nil, func(tp *topology.Tuple, _ topology.BasicOutputCollector) error {
+	b.SetSpout("spout", newLedger(0).Spout, 2)
+	b.SetBolt("bolt", topologytest.BasicFunc(nil, func(tp *topology.Tuple, _ topology.BasicOutputCollector) error {
 		_ = fmt.Sprint(tp.Values(), tp.Fields(), tp.Source()) // a bolt reads all it was given
 		return nil
 	}), 2).ShuffleGrouping("spout")

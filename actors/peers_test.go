@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -9,10 +10,12 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/internal/testinfra"
 	"github.com/squall-stream/squall/internal/topologyinternal"
 	"github.com/squall-stream/squall/proto"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 )
 
 // Nodes at these addresses; no transport runs, messages "from" a peer are
@@ -36,8 +39,8 @@ type peerRig struct {
 func newPeerRig(t *testing.T) *peerRig {
 	r := &peerRig{}
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(0)} }, 2)
-	b.SetBolt("sink", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error {
+	b.SetSpout("spout", newLedger(0).Spout, 2)
+	b.SetBolt("sink", topologytest.BasicFunc(nil, func(*topology.Tuple, topology.BasicOutputCollector) error {
 		r.executed.Add(1)
 		return nil
 	}), 1).ShuffleGrouping("spout")
@@ -116,7 +119,12 @@ func TestTasksAcceptOnlyWhatTheirPeersMaySend(t *testing.T) {
 	for i, c := range refusals {
 		r.deliver(r.sink, c.msg, c.peer)
 		want := int64(i + 1)
-		wait(t, 5*time.Second, c.name+" refused", func() bool { return r.sinkErrors() >= want })
+		check.For(t, 5*time.Second, func() error {
+			if got := r.sinkErrors(); got < want {
+				return fmt.Errorf("%s not refused: %d errors, want %d", c.name, got, want)
+			}
+			return nil
+		})
 		if got := r.sinkErrors(); got != want {
 			t.Fatalf("after %s: %d errors, want %d", c.name, got, want)
 		}
@@ -125,7 +133,12 @@ func TestTasksAcceptOnlyWhatTheirPeersMaySend(t *testing.T) {
 		t.Fatalf("the sink executed %d tuples of refused batches", n)
 	}
 	r.deliver(r.sink, r.frame(t, "mine", s1, s1), peerAddr)
-	wait(t, 5*time.Second, "a good batch executed", func() bool { return r.executed.Load() == 1 })
+	check.For(t, 5*time.Second, func() error {
+		if n := r.executed.Load(); n != 1 {
+			return fmt.Errorf("%d tuples of the good batch executed, want 1", n)
+		}
+		return nil
+	})
 	logs := r.logs.String()
 	for _, want := range []string{`"from":"` + otherAddr, `"from":"` + peerAddr, "refused: tuple batch", "refused: credit", `"component":"sink"`} {
 		if !strings.Contains(logs, want) {
@@ -140,8 +153,8 @@ func TestTasksAcceptOnlyWhatTheirPeersMaySend(t *testing.T) {
 func TestSpoutRefusesAcksFromStrangers(t *testing.T) {
 	l := newLedger(1 << 30)
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
-	b.SetBolt("sink", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error { return nil }), 1).ShuffleGrouping("spout")
+	b.SetSpout("spout", l.Spout, 1)
+	b.SetBolt("sink", topologytest.BasicFunc(nil, ackAll), 1).ShuffleGrouping("spout")
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
@@ -168,21 +181,34 @@ func TestSpoutRefusesAcksFromStrangers(t *testing.T) {
 	for i, m := range msgs {
 		system.Root.RequestWithCustomSender(pid, m.msg, PeerPID(m.peer))
 		want := int64(i + 1)
-		wait(t, 5*time.Second, "a refusal counted", func() bool { return spoutErrors() >= want })
+		check.For(t, 5*time.Second, func() error {
+			if got := spoutErrors(); got < want {
+				return fmt.Errorf("%d refusals counted, want %d", got, want)
+			}
+			return nil
+		})
 	}
 	// The spout sent its batches to the sink, which never answers here:
 	// credits from the sink's node let it send more.
 	before := func() int64 { m, _ := lt.Component("spout"); return m.Transferred }
-	wait(t, 5*time.Second, "the spout out of credit", func() bool {
+	check.For(t, 5*time.Second, func() error {
 		n := before()
-		time.Sleep(20 * time.Millisecond)
-		return n > 0 && before() == n
+		time.Sleep(20 * time.Millisecond) // a window in which a spout with credit would send
+		if after := before(); n == 0 || after != n {
+			return fmt.Errorf("the spout not out of credit: %d tuples transferred, then %d", n, after)
+		}
+		return nil
 	})
 	stalled := before()
 	for range 4 {
 		system.Root.RequestWithCustomSender(pid, &proto.Credit{Topology: "mine", FromTask: int32(sink), ToTask: int32(spout), Batches: 1}, PeerPID(peerAddr))
 	}
-	wait(t, 5*time.Second, "the spout sending again after good credits", func() bool { return before() > stalled })
+	check.For(t, 5*time.Second, func() error {
+		if n := before(); n <= stalled {
+			return fmt.Errorf("the spout not sending again after good credits: %d tuples transferred, as when stalled", n)
+		}
+		return nil
+	})
 	if got := spoutErrors(); got != int64(len(msgs)) {
 		t.Fatalf("%d errors, want %d", got, len(msgs))
 	}

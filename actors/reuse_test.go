@@ -1,13 +1,16 @@
 package actors
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/squall-stream/squall/internal/check"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/topology/topologytest"
 )
 
 // keepingBolt keeps every input tuple and acks them a thousand at a time,
@@ -52,15 +55,15 @@ func TestKeptTuplesStayIntact(t *testing.T) {
 	l := newLedger(total)
 	var damaged atomic.Int64
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
-	b.SetBolt("pass", basic(topology.NewFields("id", "key"), func(t *topology.Tuple, out topology.BasicOutputCollector) error {
+	b.SetSpout("spout", l.Spout, 1)
+	b.SetBolt("pass", topologytest.BasicFunc(idFields, func(t *topology.Tuple, out topology.BasicOutputCollector) error {
 		return out.Emit(t.Values())
 	}), 2).ShuffleGrouping("spout")
 	b.SetBolt("keep", func() topology.Bolt { return &keepingBolt{damaged: &damaged} }, 2).
 		FieldsGrouping("pass", "key").TickFrequency(50 * time.Millisecond)
 	lt := run(t, b, topology.Config{BatchSize: 64, MaxSpoutPending: 8000})
-	wait(t, 30*time.Second, "every id acked", func() bool { return l.ackedCount() == total })
-	l.checkExactlyOnceAcks(t)
+	check.For(t, 30*time.Second, l.AllAcked)
+	l.CheckExactlyOnce(t)
 	if n := damaged.Load(); n > 0 {
 		t.Fatalf("%d kept tuples changed while the bolt held them", n)
 	}
@@ -75,18 +78,18 @@ func TestBasicBoltMayKeepValues(t *testing.T) {
 	var mu sync.Mutex
 	var kept []topology.Values
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
-	b.SetBolt("pass", basic(topology.NewFields("id", "key"), func(t *topology.Tuple, out topology.BasicOutputCollector) error {
+	b.SetSpout("spout", l.Spout, 1)
+	b.SetBolt("pass", topologytest.BasicFunc(idFields, func(t *topology.Tuple, out topology.BasicOutputCollector) error {
 		return out.Emit(t.Values())
 	}), 2).ShuffleGrouping("spout")
-	b.SetBolt("keep", basic(nil, func(t *topology.Tuple, _ topology.BasicOutputCollector) error {
+	b.SetBolt("keep", topologytest.BasicFunc(nil, func(t *topology.Tuple, _ topology.BasicOutputCollector) error {
 		mu.Lock()
 		kept = append(kept, t.Values())
 		mu.Unlock()
 		return nil
 	}), 2).ShuffleGrouping("pass")
 	run(t, b, topology.Config{BatchSize: 64})
-	wait(t, 30*time.Second, "every id acked", func() bool { return l.ackedCount() == total })
+	check.For(t, 30*time.Second, l.AllAcked)
 	mu.Lock()
 	defer mu.Unlock()
 	seen := make(map[int64]bool, total)
@@ -132,19 +135,29 @@ func TestBasicBoltsReuseTheirInput(t *testing.T) {
 	var executed atomic.Int64
 	b := topology.NewBuilder()
 	b.SetSpout("spout", func() topology.Spout { return &countingSpout{} }, 1)
-	b.SetBolt("pass", basic(topology.NewFields("id", "key"), func(t *topology.Tuple, out topology.BasicOutputCollector) error {
+	b.SetBolt("pass", topologytest.BasicFunc(idFields, func(t *topology.Tuple, out topology.BasicOutputCollector) error {
 		return out.Emit(t.Values())
 	}), 1).ShuffleGrouping("spout")
-	b.SetBolt("count", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error {
+	b.SetBolt("count", topologytest.BasicFunc(nil, func(*topology.Tuple, topology.BasicOutputCollector) error {
 		executed.Add(1)
 		return nil
 	}), 1).ShuffleGrouping("pass")
 	run(t, b, topology.Config{DisableAcking: true})
-	wait(t, 30*time.Second, "a warm-up", func() bool { return executed.Load() > 200000 })
+	check.For(t, 30*time.Second, func() error {
+		if n := executed.Load(); n <= 200000 {
+			return fmt.Errorf("%d of the 200000 tuples of a warm-up executed", n)
+		}
+		return nil
+	})
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	n0 := executed.Load()
-	wait(t, 30*time.Second, "a million tuples", func() bool { return executed.Load() > n0+1000000 })
+	check.For(t, 30*time.Second, func() error {
+		if n := executed.Load() - n0; n <= 1000000 {
+			return fmt.Errorf("%d of a million tuples executed", n)
+		}
+		return nil
+	})
 	runtime.ReadMemStats(&after)
 	perTuple := float64(after.TotalAlloc-before.TotalAlloc) / float64(executed.Load()-n0)
 	t.Logf("%.1f bytes allocated per tuple over two hops", perTuple)
@@ -166,8 +179,8 @@ func TestLargeBatchSizeCostsOnlyWhatFills(t *testing.T) {
 	var executed atomic.Int64
 	l := newLedger(3200)
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: l} }, 1)
-	b.SetBolt("count", basic(nil, func(*topology.Tuple, topology.BasicOutputCollector) error {
+	b.SetSpout("spout", l.Spout, 1)
+	b.SetBolt("count", topologytest.BasicFunc(nil, func(*topology.Tuple, topology.BasicOutputCollector) error {
 		executed.Add(1)
 		return nil
 	}), 32).ShuffleGrouping("spout")
@@ -175,7 +188,7 @@ func TestLargeBatchSizeCostsOnlyWhatFills(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	run(t, b, topology.Config{BatchSize: 100000})
-	wait(t, 30*time.Second, "every id acked", func() bool { return l.ackedCount() == 3200 })
+	check.For(t, 30*time.Second, l.AllAcked)
 	runtime.ReadMemStats(&after)
 	if grew := int64(after.TotalAlloc - before.TotalAlloc); grew > 64<<20 {
 		t.Fatalf("%d MB allocated for 3200 tuples over 32 targets", grew>>20)

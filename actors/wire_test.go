@@ -2,6 +2,7 @@ package actors
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 func wireTopology(t testing.TB) *topology.Topology {
 	t.Helper()
 	b := topology.NewBuilder()
-	b.SetSpout("spout", func() topology.Spout { return &ledgerSpout{l: newLedger(0)} }, 2)
+	b.SetSpout("spout", newLedger(0).Spout, 2)
 	b.SetBolt("sink", func() topology.Bolt { return &swallower{} }, 2).FieldsGrouping("spout", "key")
 	topo, err := b.Build()
 	if err != nil {
@@ -147,7 +148,7 @@ func BenchmarkTupleBatchWireRoundTrip(b *testing.B) {
 	org := &topologyinternal.Origin{Component: "spout", Stream: topology.DefaultStream, Task: task, Fields: topology.NewFields("id", "key")}
 	in := &tupleBatch{from: task, tuples: make([]topology.Tuple, 256)}
 	for i := range in.tuples {
-		rep(&in.tuples[i]).InitAnchored(org, topology.Values{int64(i), "key-" + itoa(i%1024)}, uint64(i+1), uint64(i+7))
+		rep(&in.tuples[i]).InitAnchored(org, topology.Values{int64(i), "key-" + strconv.Itoa(i%1024)}, uint64(i+1), uint64(i+7))
 	}
 	origins := newOriginTable(topo, "sink")
 	start := time.Now()
