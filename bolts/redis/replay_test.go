@@ -179,7 +179,7 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 	t.Logf("%d trees failed during the outage and replayed", m.Failed)
 }
 
-// gatedSpout emits only once the gate is open.
+// gatedSpout is a ledger's spout that emits only once the gate is open.
 type gatedSpout struct {
 	topology.Spout
 	gate *atomic.Bool
