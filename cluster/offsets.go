@@ -236,7 +236,7 @@ func rewrite(o *zkstore.Offsets, topology string, offsets []zkstore.SpoutOffset)
 	}
 	now := time.Now().UTC()
 	for i := range offsets {
-		offsets[i].Time, offsets[i].Task, offsets[i].Run = now, -1, ""
+		offsets[i].Time, offsets[i].Task, offsets[i].Run = now, zkstore.OperatorTask, ""
 	}
 	return o.Put(topology, offsets)
 }

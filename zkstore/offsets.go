@@ -23,11 +23,16 @@ type SpoutOffset struct {
 	Offset int64 `json:"offset"`
 	// Time is when the offset was written.
 	Time time.Time `json:"time"`
-	// Task is the spout task that wrote it; -1 for `squall offsets set`.
+	// Task is the spout task that wrote it; OperatorTask for an offset an
+	// operator set (`squall offsets set`, or another tool's commit).
 	Task int `json:"task"`
 	// Run is the deployment (topology.Config.RunID) that wrote it.
 	Run string `json:"run,omitempty"`
 }
+
+// OperatorTask is SpoutOffset.Task of an offset no spout task wrote: an
+// operator's choice, which a spout takes up whatever its first-poll strategy.
+const OperatorTask = -1
 
 // Offsets reads and writes the Kafka spouts' stored offsets. Its methods are
 // safe for concurrent use; writes survive a ZooKeeper session loss (the

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/squall-stream/squall/cluster"
 	"github.com/squall-stream/squall/topology"
+	"github.com/squall-stream/squall/zkstore"
 )
 
 func newOffsetsCommand() *cobra.Command {
@@ -57,7 +58,7 @@ func newOffsetsShowCommand() *cobra.Command {
 					end, lag = fmt.Sprint(l.End), fmt.Sprint(l.Lag)
 				}
 				by := fmt.Sprint(l.Task)
-				if l.Task < 0 {
+				if l.Task == zkstore.OperatorTask {
 					by = "operator"
 				}
 				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", l.Spout, l.Topic, l.Partition, l.Offset, end, lag, l.Time.Format("2006-01-02T15:04:05Z07:00"), by)

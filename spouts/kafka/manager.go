@@ -271,7 +271,7 @@ func (m *manager) work(wanted map[partitionKey]bool) bool {
 // it is opened again at the new offset.
 func (m *manager) checkRewound(k partitionKey) bool {
 	so, found, err := m.store.load(k.topic, k.partition)
-	if err != nil || !found || so.Task != -1 {
+	if err != nil || !found || so.Task != zkstore.OperatorTask {
 		return false
 	}
 	if last, ok := m.saved[k]; ok && last == so.Offset {
@@ -328,7 +328,7 @@ func (m *manager) open(k partitionKey) error {
 		strategy = pollEarliest
 	}
 	switch {
-	case found && (strategy == pollCommitted || so.Task == -1 || so.Run == m.run):
+	case found && (strategy == pollCommitted || so.Task == zkstore.OperatorTask || so.Run == m.run):
 		start = so.Offset
 	case strategy == pollLatest:
 		start, err = m.client.GetOffset(k.topic, k.partition, sarama.OffsetNewest)

@@ -116,7 +116,7 @@ func (s *groupStore) load(topic string, partition int32) (zkstore.SpoutOffset, b
 	if json.Unmarshal([]byte(block.Metadata), &m) == nil {
 		so.Time, so.Task, so.Run = m.Time, m.Task, m.Run
 	} else {
-		so.Task = -1 // committed by another tool: an operator's choice
+		so.Task = zkstore.OperatorTask // committed by another tool
 	}
 	return so, true, nil
 }
