@@ -283,8 +283,12 @@ func (p *producer) refuse(part *partition, b *batch, err error) {
 	}
 	clear(part.sealed)
 	part.sealed = part.sealed[:0]
-	t.mu.Unlock()
+	// The refused batch too, before the lock goes: a file whose only lines
+	// in flight were in it would otherwise have a line taken into a new
+	// batch before its refusal is recorded, and that line would overtake
+	// the refused ones.
 	p.finish(b, err)
+	t.mu.Unlock()
 	if p.idempotent && !part.needID {
 		part.needID, part.pending = true, nil
 		p.mu.Lock()
