@@ -178,12 +178,14 @@ func newRuntime(system *actor.ActorSystem, topo *topology.Topology, conf topolog
 		pooled: make([]bool, n),
 		cycles: findCycleEdges(topo),
 		local:  func(task int) bool { return placement.isLocal(placement.taskAddr(task)) },
+		peers:  make(map[string]bool),
 	}
 	rt.refusals = &refusal.Log{Logger: rt.log}
 	for _, c := range topo.Components() {
 		for _, id := range topo.Tasks(c.ID) {
 			if addr := placement.taskAddr(id); !placement.isLocal(addr) {
 				rt.pids[id], rt.remote[id] = pidOf(addr, conf.Name, fmt.Sprintf("%s-%d", c.ID, id)), true
+				rt.peers[addr] = true
 			}
 			rt.pooled[id] = rt.remote[id] || releasesInput(c)
 		}

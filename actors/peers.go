@@ -42,14 +42,7 @@ func (rt *topologyRuntime) placedAt(task int, peer string) bool {
 }
 
 // hasPeer reports whether any task of the topology runs on the node at peer.
-func (rt *topologyRuntime) hasPeer(peer string) bool {
-	for task, remote := range rt.remote {
-		if remote && rt.pids[task].Address == peer {
-			return true
-		}
-	}
-	return false
-}
+func (rt *topologyRuntime) hasPeer(peer string) bool { return rt.peers[peer] }
 
 // refuse notes a refused message from peer as the task's error and logs it.
 // why is one of a few fixed phrases: the log keys on it.

@@ -30,6 +30,9 @@ type topologyRuntime struct {
 	// local reports whether a task runs in this process; LocalOrShuffle
 	// grouping prefers those.
 	local func(task int) bool
+	// peers are the addresses of the other nodes that run tasks of the
+	// topology: the only ones whose ack batches a spout task takes.
+	peers map[string]bool
 	// refusals logs what the tasks refuse from other nodes.
 	refusals *refusal.Log
 }

@@ -119,9 +119,11 @@ func peerHost(addr string) string {
 type gatedStream struct {
 	grpc.ServerStream
 	gate *peerGate
-	from string     // the connection's remote address, for logs
-	addr string     // the peer's checked transport address, once connected
-	pid  *actor.PID // the sender every envelope gets
+	from string // the connection's remote address, for logs
+	addr string // the peer's checked transport address, once connected
+	// senders holds the one sender every envelope gets: the checked peer
+	// (actors.PeerPID), made once a stream.
+	senders []*actor.PID
 }
 
 // refuse logs a refusal under the peer's checked address, or its host
@@ -192,7 +194,7 @@ func (s *gatedStream) connect(c *remote.ConnectRequest) error {
 		return fmt.Errorf("%w: %q, after connecting as %q", errPeerAddr, sc.GetAddress(), s.addr)
 	}
 	s.addr = sc.GetAddress()
-	s.pid = actors.PeerPID(s.addr)
+	s.senders = []*actor.PID{actors.PeerPID(s.addr)}
 	return nil
 }
 
@@ -225,7 +227,7 @@ func (s *gatedStream) admit(b *remote.MessageBatch) bool {
 	}
 	clear(b.Envelopes[len(kept):])
 	b.Envelopes = kept
-	b.Senders = []*actor.PID{s.pid}
+	b.Senders = s.senders
 	return len(kept) > 0
 }
 

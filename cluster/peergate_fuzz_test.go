@@ -19,7 +19,7 @@ import (
 // to this node, from the checked peer, may come out.
 func FuzzPeerGate(f *testing.F) {
 	const self, peer = "127.0.0.1:7000", "127.0.0.2:7000"
-	gs := &gatedStream{gate: &peerGate{self: self, refusals: &refusal.Log{Logger: slog.New(slog.DiscardHandler)}}, from: "127.0.0.2:50000", addr: peer, pid: actors.PeerPID(peer)}
+	gs := &gatedStream{gate: &peerGate{self: self, refusals: &refusal.Log{Logger: slog.New(slog.DiscardHandler)}}, from: "127.0.0.2:50000", addr: peer, senders: []*actor.PID{actors.PeerPID(peer)}}
 	for _, msg := range []protobuf.Message{&proto.TupleFrame{Batch: []byte{1}}, &proto.Credit{Batches: 1}, &proto.AckBatch{SpoutTask: 1}, &actor.Stop{}} {
 		data, _ := protobuf.Marshal(msg)
 		b, _ := protobuf.Marshal(&remote.MessageBatch{
